@@ -1,0 +1,56 @@
+// The text gateway of one herd server: accepts telnet/nc clients and text
+// peers, and translates each line into a gRPC call on its node.
+#ifndef HERD_GATEWAY_GATEWAY_SERVER_H_
+#define HERD_GATEWAY_GATEWAY_SERVER_H_
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "grpcpp/channel.h"
+#include "herd/v1/config.pb.h"
+#include "spdlog/logger.h"
+
+namespace herd::gateway {
+
+struct GatewayOptions {
+  // This server's name, as it appears in the AT lines it makes.
+  std::string server_name;
+  // host:port to listen on; port 0 picks a free one (see BoundPort()).
+  std::string listen_address;
+  // Source IP addresses whose AT lines are accepted; everyone else gets "? ".
+  std::vector<std::string> trusted_peer_addresses;
+  // Limits; zero fields take the documented defaults.
+  v1::GatewayLimits limits;
+};
+
+class GatewayServer {
+ public:
+  // node_channel: a channel to this server's own HerdNode service (normally
+  // the gRPC server's in-process channel). log: the server's log file.
+  GatewayServer(GatewayOptions options,
+                std::shared_ptr<grpc::Channel> node_channel,
+                std::shared_ptr<spdlog::logger> log);
+  ~GatewayServer();  // Stops if still running.
+
+  GatewayServer(const GatewayServer&) = delete;
+  GatewayServer& operator=(const GatewayServer&) = delete;
+
+  // Binds the listening socket and starts the event-loop threads. A bad
+  // address or a port in use is an error naming the address.
+  absl::Status Start();
+  // The port actually bound (useful with port 0). Valid after Start().
+  uint16_t BoundPort() const;
+  // Stops accepting, closes every connection, joins the threads. Idempotent.
+  void Stop();
+
+ private:
+  class Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace herd::gateway
+
+#endif  // HERD_GATEWAY_GATEWAY_SERVER_H_
