@@ -83,7 +83,8 @@ absl::StatusOr<v1::Instant> DecimalToInstant(const Decimal& d,
   }
   if (d.fraction.size() > kMaxFractionDigits) {
     return absl::InvalidArgumentError(absl::StrCat(
-        std::string(what), " has more than nine fraction digits (finer than nanoseconds)"));
+        std::string(what),
+        " has more than nine fraction digits (finer than nanoseconds)"));
   }
   int64_t seconds = 0;
   std::from_chars(d.whole.data(), d.whole.data() + d.whole.size(), seconds);
@@ -121,12 +122,12 @@ absl::StatusOr<Coordinates> ParseCoordinates(std::string_view text) {
   result.latitude = DecimalMagnitude(latitude);
   result.longitude = DecimalMagnitude(longitude);
   if (result.latitude > 90) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("latitude in \'", std::string(text), "' is outside [-90, 90]"));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "latitude in \'", std::string(text), "' is outside [-90, 90]"));
   }
   if (result.longitude > 180) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("longitude in \'", std::string(text), "' is outside [-180, 180]"));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "longitude in \'", std::string(text), "' is outside [-180, 180]"));
   }
   if (latitude.negative) result.latitude = -result.latitude;
   if (longitude.negative) result.longitude = -result.longitude;
@@ -198,9 +199,10 @@ std::strong_ordering CompareInstants(const v1::Instant& a,
 }
 
 v1::Instant WallClockNow() {
-  const auto since_epoch = std::chrono::duration_cast<std::chrono::nanoseconds>(
-                               std::chrono::system_clock::now().time_since_epoch())
-                               .count();
+  const auto since_epoch =
+      std::chrono::duration_cast<std::chrono::nanoseconds>(
+          std::chrono::system_clock::now().time_since_epoch())
+          .count();
   v1::Instant now;
   now.set_seconds(since_epoch / kNanosPerSecond);
   now.set_nanos(static_cast<int32_t>(since_epoch % kNanosPerSecond));

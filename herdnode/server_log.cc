@@ -30,7 +30,8 @@ absl::StatusOr<std::shared_ptr<spdlog::logger>> OpenServerLog(
     auto logger = std::make_shared<spdlog::async_logger>(
         server_name, std::move(sink), spdlog::thread_pool(),
         spdlog::async_overflow_policy::block);
-    logger->set_pattern("%Y-%m-%dT%H:%M:%S.%fZ %-5l %v", spdlog::pattern_time_type::utc);
+    logger->set_pattern("%Y-%m-%dT%H:%M:%S.%fZ %-5l %v",
+                        spdlog::pattern_time_type::utc);
     logger->set_level(spdlog::level::info);
     logger->flush_on(spdlog::level::info);
     return logger;
