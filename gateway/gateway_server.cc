@@ -1,0 +1,714 @@
+#include "gateway/gateway_server.h"
+
+#include <algorithm>
+#include <array>
+#include <charconv>
+#include <chrono>
+#include <deque>
+#include <exception>
+#include <mutex>
+#include <optional>
+#include <string_view>
+#include <system_error>
+#include <thread>
+#include <unordered_map>
+#include <utility>
+#include <variant>
+
+#include "absl/status/statusor.h"
+#include "boost/asio/buffer.hpp"
+#include "boost/asio/co_spawn.hpp"
+#include "boost/asio/detached.hpp"
+#include "boost/asio/executor_work_guard.hpp"
+#include "boost/asio/io_context.hpp"
+#include "boost/asio/ip/address.hpp"
+#include "boost/asio/ip/tcp.hpp"
+#include "boost/asio/read_until.hpp"
+#include "boost/asio/redirect_error.hpp"
+#include "boost/asio/steady_timer.hpp"
+#include "boost/asio/strand.hpp"
+#include "boost/asio/use_awaitable.hpp"
+#include "boost/asio/write.hpp"
+#include "fmt/format.h"
+#include "gateway/node_client.h"
+#include "gateway/protocol.h"
+#include "herdnode/location_text.h"
+
+namespace herd::gateway {
+namespace {
+
+namespace asio = boost::asio;
+using asio::ip::tcp;
+using boost::system::error_code;
+using Clock = std::chrono::steady_clock;
+
+// GatewayLimits with its zero fields replaced by the documented defaults
+// (config.proto).
+struct Limits {
+  size_t max_line_bytes = 4096;
+  size_t max_connections = 10000;
+  size_t max_pending_output_bytes = size_t{1} << 20;
+  std::chrono::seconds idle_timeout{300};
+  size_t max_pipelined_requests = 64;
+  unsigned threads = 1;
+};
+
+Limits ResolveLimits(const v1::GatewayLimits& configured) {
+  Limits limits;
+  if (configured.max_line_bytes() != 0) {
+    limits.max_line_bytes = configured.max_line_bytes();
+  }
+  if (configured.max_connections() != 0) {
+    limits.max_connections = configured.max_connections();
+  }
+  if (configured.max_pending_output_bytes() != 0) {
+    limits.max_pending_output_bytes = configured.max_pending_output_bytes();
+  }
+  if (configured.idle_timeout_seconds() != 0) {
+    limits.idle_timeout =
+        std::chrono::seconds(configured.idle_timeout_seconds());
+  }
+  if (configured.max_pipelined_requests() != 0) {
+    limits.max_pipelined_requests = configured.max_pipelined_requests();
+  }
+  limits.threads = configured.threads() != 0
+                       ? configured.threads()
+                       : std::max(1U, std::thread::hardware_concurrency());
+  return limits;
+}
+
+// After the last reply of a closing connection, how long the client gets to
+// close its side while we discard what it still sends. Closing a socket with
+// unread input makes the kernel send a reset, which can destroy the error
+// reply we just wrote before the client reads it.
+constexpr std::chrono::seconds kLingerTime{1};
+constexpr size_t kMaxLingerBytes = size_t{1} << 20;
+// After a failed accept (e.g. out of file descriptors), pause before the
+// next one instead of spinning.
+constexpr std::chrono::milliseconds kAcceptRetryDelay{100};
+
+constexpr std::string_view kBusyReply = "? server busy: too many connections\n";
+
+// ::ffff:127.0.0.2 and 127.0.0.2 are the same peer.
+asio::ip::address Normalize(const asio::ip::address& address) {
+  if (address.is_v6() && address.to_v6().is_v4_mapped()) {
+    return asio::ip::make_address_v4(asio::ip::v4_mapped, address.to_v6());
+  }
+  return address;
+}
+
+std::string FormatEndpoint(const tcp::endpoint& endpoint) {
+  const asio::ip::address address = Normalize(endpoint.address());
+  return address.is_v6()
+             ? fmt::format("[{}]:{}", address.to_string(), endpoint.port())
+             : fmt::format("{}:{}", address.to_string(), endpoint.port());
+}
+
+// "host:port" or "[v6 address]:port"; host may be a name (resolved once,
+// here, before any event loop runs).
+absl::StatusOr<tcp::endpoint> ResolveListenAddress(std::string_view text,
+                                                   asio::io_context& context) {
+  const auto bad = [&](std::string_view why) {
+    return absl::InvalidArgumentError(
+        fmt::format("gateway listen address '{}': {}", text, why));
+  };
+  std::string_view host;
+  std::string_view port_text;
+  if (!text.empty() && text.front() == '[') {
+    const size_t close = text.find(']');
+    if (close == std::string_view::npos || close + 1 >= text.size() ||
+        text[close + 1] != ':') {
+      return bad("expected [IPv6 address]:port");
+    }
+    host = text.substr(1, close - 1);
+    port_text = text.substr(close + 2);
+  } else {
+    const size_t colon = text.rfind(':');
+    if (colon == std::string_view::npos) return bad("expected host:port");
+    host = text.substr(0, colon);
+    port_text = text.substr(colon + 1);
+    if (host.find(':') != std::string_view::npos) {
+      return bad("an IPv6 address must be in brackets, like [::1]:7000");
+    }
+  }
+  uint32_t port = 0;
+  const auto [end, error] = std::from_chars(
+      port_text.data(), port_text.data() + port_text.size(), port);
+  if (port_text.empty() || error != std::errc{} ||
+      end != port_text.data() + port_text.size() || port > 65535) {
+    return bad("port must be a number from 0 to 65535");
+  }
+  if (host.empty()) return bad("missing host");
+  error_code ec;
+  const asio::ip::address address =
+      asio::ip::make_address(std::string(host), ec);
+  if (!ec) return tcp::endpoint(address, static_cast<uint16_t>(port));
+  tcp::resolver resolver(context);
+  const auto results =
+      resolver.resolve(host, port_text, tcp::resolver::passive, ec);
+  if (ec || results.empty()) {
+    return bad(fmt::format("cannot resolve host: {}",
+                           ec ? ec.message() : "no addresses"));
+  }
+  return results.begin()->endpoint();
+}
+
+// The first line of a reply and its size, for the log.
+std::string DescribeReply(std::string_view reply) {
+  const size_t newline = reply.find('\n');
+  if (newline == reply.size() - 1) return std::string(reply.substr(0, newline));
+  return fmt::format("{} ... ({} bytes)", reply.substr(0, newline),
+                     reply.size());
+}
+
+// Waits until event is cancelled (a steady_timer used as a wake-up signal;
+// Boost 1.74 has no channels). Callers re-check their condition after.
+asio::awaitable<void> WaitForSignal(asio::steady_timer& event) {
+  event.expires_at(asio::steady_timer::time_point::max());
+  error_code ignored;
+  co_await event.async_wait(asio::redirect_error(asio::use_awaitable, ignored));
+}
+
+class Connection;
+
+// Open connections, so the server can count them and close them on Stop().
+class ConnectionRegistry {
+ public:
+  void Add(uint64_t id, const std::shared_ptr<Connection>& connection) {
+    std::lock_guard lock(mutex_);
+    connections_.emplace(id, connection);
+  }
+  void Remove(uint64_t id) {
+    std::lock_guard lock(mutex_);
+    connections_.erase(id);
+  }
+  size_t Size() {
+    std::lock_guard lock(mutex_);
+    return connections_.size();
+  }
+  std::vector<std::shared_ptr<Connection>> Snapshot() {
+    std::lock_guard lock(mutex_);
+    std::vector<std::shared_ptr<Connection>> result;
+    for (const auto& [id, weak] : connections_) {
+      if (auto connection = weak.lock()) {
+        result.push_back(std::move(connection));
+      }
+    }
+    return result;
+  }
+
+ private:
+  std::mutex mutex_;
+  std::unordered_map<uint64_t, std::weak_ptr<Connection>> connections_;
+};
+
+// What every connection shares with the server.
+struct ServerContext {
+  Limits limits;
+  std::vector<asio::ip::address> trusted_peers;  // normalized
+  NodeClient* node = nullptr;
+  spdlog::logger* log = nullptr;
+  ConnectionRegistry* registry = nullptr;
+};
+
+// One client connection. Everything here runs on the connection's strand
+// (the socket's executor): a reader, a writer, a watchdog, and one handler
+// per request line.
+class Connection : public std::enable_shared_from_this<Connection> {
+ public:
+  Connection(const ServerContext& server, tcp::socket socket, uint64_t id,
+             std::string peer, bool trusted)
+      : server_(server),
+        socket_(std::move(socket)),
+        id_(id),
+        peer_(std::move(peer)),
+        trusted_(trusted),
+        watchdog_timer_(socket_.get_executor()),
+        reader_wake_(socket_.get_executor()),
+        writer_wake_(socket_.get_executor()) {}
+
+  void Start() {
+    server_.log->info("[{}] connection opened from {}{}", id_, peer_,
+                      trusted_ ? " (trusted peer)" : "");
+    Extend(server_.limits.idle_timeout,
+           fmt::format("idle for {} s without a complete line",
+                       server_.limits.idle_timeout.count()));
+    const auto executor = socket_.get_executor();
+    asio::co_spawn(executor, ReadLines(shared_from_this()), asio::detached);
+    asio::co_spawn(executor, WriteReplies(shared_from_this()), asio::detached);
+    asio::co_spawn(executor, Watchdog(shared_from_this()), asio::detached);
+  }
+
+  // Closes at once. On the strand, or when no event-loop thread runs.
+  void CloseNow(std::string_view reason) {
+    if (closed_) return;
+    closed_ = true;
+    server_.log->info("[{}] connection from {} dropped: {}", id_, peer_,
+                      reason);
+    error_code ignored;
+    socket_.close(ignored);
+    watchdog_timer_.cancel();
+    reader_wake_.cancel();
+    writer_wake_.cancel();
+    server_.registry->Remove(id_);
+  }
+
+ private:
+  // One reply, in arrival order. A trusted AT's slot stays empty (no
+  // reply), but still keeps its place in the order.
+  struct ReplySlot {
+    bool ready = false;
+    bool close_after = false;
+    std::string text;
+  };
+
+  // Moves the watchdog's deadline to now + duration.
+  void Extend(Clock::duration duration, std::string reason) {
+    deadline_ = Clock::now() + duration;
+    deadline_reason_ = std::move(reason);
+  }
+
+  asio::awaitable<void> Watchdog(
+      [[maybe_unused]] std::shared_ptr<Connection> keep_alive) {
+    // Boost 1.74 has no awaitable operators to race a read against a timer,
+    // so a timer cancels the socket instead.
+    while (!closed_) {
+      watchdog_timer_.expires_at(deadline_);
+      error_code ec;
+      co_await watchdog_timer_.async_wait(
+          asio::redirect_error(asio::use_awaitable, ec));
+      if (closed_) co_return;
+      if (Clock::now() >= deadline_) CloseNow(deadline_reason_);
+    }
+  }
+
+  asio::awaitable<void> ReadLines(
+      [[maybe_unused]] std::shared_ptr<Connection> keep_alive) {
+    const size_t max_line = server_.limits.max_line_bytes;
+    std::string input;
+    while (!closed_) {
+      error_code ec;
+      // Room for the longest line plus "\r\n": the buffer never grows past
+      // that, whatever the client sends.
+      const size_t length = co_await asio::async_read_until(
+          socket_, asio::dynamic_buffer(input, max_line + 2), '\n',
+          asio::redirect_error(asio::use_awaitable, ec));
+      if (closed_) co_return;
+      if (ec == asio::error::not_found) {
+        RejectLongLine(input.size());
+        co_return;
+      }
+      if (ec == asio::error::eof) {
+        // A last line without "\n" (printf ... | nc) still counts.
+        if (!input.empty()) {
+          if (StripLineTerminator(input).size() > max_line) {
+            RejectLongLine(input.size());
+            co_return;
+          }
+          co_await AcceptLine(std::string(StripLineTerminator(input)));
+        }
+        FinishReading("client closed the connection");
+        co_return;
+      }
+      if (ec) {
+        CloseNow(fmt::format("read failed: {}", ec.message()));
+        co_return;
+      }
+      const std::string_view line =
+          StripLineTerminator(std::string_view{input}.substr(0, length));
+      if (line.size() > max_line) {
+        RejectLongLine(line.size());
+        co_return;
+      }
+      std::string owned_line(line);
+      input.erase(0, length);
+      co_await AcceptLine(std::move(owned_line));
+    }
+  }
+
+  // Starts the work for one line, or waits while too many are in flight
+  // (backpressure: the client's further lines wait in the kernel).
+  asio::awaitable<void> AcceptLine(std::string line) {
+    const v1::Instant received_at = WallClockNow();
+    Extend(server_.limits.idle_timeout, deadline_reason_);
+    server_.log->info("[{}] IN {}", id_, line);
+    const uint64_t seq = first_slot_seq_ + slots_.size();
+    slots_.emplace_back();
+    while (!closed_ && in_flight_ >= server_.limits.max_pipelined_requests) {
+      co_await WaitForSignal(reader_wake_);
+    }
+    if (closed_) co_return;
+    ++in_flight_;
+    asio::co_spawn(
+        socket_.get_executor(),
+        HandleLine(shared_from_this(), seq, std::move(line), received_at),
+        asio::detached);
+  }
+
+  void RejectLongLine(size_t received_bytes) {
+    const size_t limit = server_.limits.max_line_bytes;
+    server_.log->warn("[{}] IN line too long ({}+ bytes, limit {})", id_,
+                      received_bytes, limit);
+    const uint64_t seq = first_slot_seq_ + slots_.size();
+    slots_.emplace_back();
+    FinishReading(fmt::format("line longer than {} bytes", limit));
+    CompleteSlot(seq, fmt::format("? line too long (limit {} bytes)\n", limit),
+                 /*close_after=*/true);
+  }
+
+  // No more lines will come; the writer closes after the last reply.
+  void FinishReading(std::string reason) {
+    reading_done_ = true;
+    end_reason_ = std::move(reason);
+    writer_wake_.cancel();
+  }
+
+  asio::awaitable<void> HandleLine(
+      [[maybe_unused]] std::shared_ptr<Connection> keep_alive, uint64_t seq,
+      std::string line, v1::Instant received_at) {
+    std::string reply;
+    try {
+      reply = co_await Answer(line, received_at);
+    } catch (const std::exception& error) {
+      // Never lose a slot: the writer would wait for it forever.
+      server_.log->error("[{}] handling '{}' failed: {}", id_, line,
+                         error.what());
+      reply = FormatErrorReply(line);
+    }
+    --in_flight_;
+    reader_wake_.cancel();
+    CompleteSlot(seq, std::move(reply), /*close_after=*/false);
+  }
+
+  // The reply to one line ("" for none).
+  asio::awaitable<std::string> Answer(const std::string& line,
+                                      const v1::Instant& received_at) {
+    Command command = ParseCommand(line);
+    if (auto* iamat = std::get_if<IamatCommand>(&command)) {
+      v1::ReportLocationRequest request;
+      request.set_client_id(std::move(iamat->client_id));
+      request.set_coordinates_text(std::move(iamat->coordinates_text));
+      request.set_client_time_text(std::move(iamat->client_time_text));
+      *request.mutable_received_at() = received_at;
+      auto result = co_await server_.node->ReportLocation(std::move(request));
+      if (!CallSucceeded("ReportLocation", result.status)) {
+        co_return FormatErrorReply(line);
+      }
+      co_return FormatAtReply(result.response.location());
+    }
+    if (auto* whatsat = std::get_if<WhatsatCommand>(&command)) {
+      v1::FindNearbyPlacesRequest request;
+      request.set_client_id(std::move(whatsat->client_id));
+      request.set_radius_km(whatsat->radius_km);
+      request.set_max_results(whatsat->max_results);
+      auto result = co_await server_.node->FindNearbyPlaces(std::move(request));
+      if (!CallSucceeded("FindNearbyPlaces", result.status)) {
+        co_return FormatErrorReply(line);
+      }
+      // The protocol promises at most n places, whatever the node sent.
+      auto* places = result.response.mutable_places();
+      const int bound = static_cast<int>(whatsat->max_results);
+      if (places->size() > bound) {
+        places->DeleteSubrange(bound, places->size() - bound);
+      }
+      co_return FormatWhatsatReply(result.response.location(), *places);
+    }
+    if (auto* at = std::get_if<AtCommand>(&command)) {
+      if (!trusted_) {
+        server_.log->warn("[{}] AT from untrusted peer {} refused", id_, peer_);
+        co_return FormatErrorReply(line);
+      }
+      v1::PropagateLocationRequest request;
+      *request.mutable_location() = std::move(at->location);
+      request.set_from_server("");  // a text peer, not a linked node
+      auto result =
+          co_await server_.node->PropagateLocation(std::move(request));
+      if (CallSucceeded("PropagateLocation", result.status)) {
+        server_.log->info("[{}] AT handed to the node: {}", id_,
+                          v1::UpdateOutcome_Name(result.response.outcome()));
+      }
+      // The classic herd's servers never answer an AT line (a reply would
+      // echo between text peers), so a trusted AT gets no reply, even when
+      // the node could not take it.
+      co_return std::string();
+    }
+    server_.log->info("[{}] invalid line: {}", id_,
+                      std::get<InvalidCommand>(command).reason);
+    co_return FormatErrorReply(line);
+  }
+
+  bool CallSucceeded(std::string_view method, const grpc::Status& status) {
+    if (status.ok()) return true;
+    server_.log->warn("[{}] node {} failed: code {}: {}", id_, method,
+                      static_cast<int>(status.error_code()),
+                      status.error_message());
+    return false;
+  }
+
+  void CompleteSlot(uint64_t seq, std::string text, bool close_after) {
+    if (closed_) return;
+    pending_output_bytes_ += text.size();
+    ReplySlot& slot = slots_[seq - first_slot_seq_];
+    slot.ready = true;
+    slot.close_after = close_after;
+    slot.text = std::move(text);
+    if (pending_output_bytes_ > server_.limits.max_pending_output_bytes) {
+      CloseNow(fmt::format(
+          "client is not reading: {} reply bytes pending, limit {}",
+          pending_output_bytes_, server_.limits.max_pending_output_bytes));
+      return;
+    }
+    writer_wake_.cancel();
+  }
+
+  // Writes the ready replies at the front of the queue, in arrival order.
+  asio::awaitable<void> WriteReplies(
+      [[maybe_unused]] std::shared_ptr<Connection> keep_alive) {
+    while (!closed_) {
+      std::string batch;
+      bool close_after = false;
+      while (!slots_.empty() && slots_.front().ready && !close_after) {
+        ReplySlot& slot = slots_.front();
+        if (!slot.text.empty()) {
+          server_.log->info("[{}] OUT {}", id_, DescribeReply(slot.text));
+          batch += slot.text;
+        }
+        close_after = slot.close_after;
+        slots_.pop_front();
+        ++first_slot_seq_;
+      }
+      if (!batch.empty()) {
+        error_code ec;
+        co_await asio::async_write(
+            socket_, asio::buffer(batch),
+            asio::redirect_error(asio::use_awaitable, ec));
+        if (closed_) co_return;
+        pending_output_bytes_ -= batch.size();
+        if (ec) {
+          CloseNow(fmt::format("write failed: {}", ec.message()));
+          co_return;
+        }
+      }
+      if (close_after || (reading_done_ && slots_.empty())) {
+        co_await CloseGracefully();
+        co_return;
+      }
+      if (batch.empty()) {
+        co_await WaitForSignal(writer_wake_);
+      }
+    }
+  }
+
+  // Sends FIN, discards what the client still sends (bounded in bytes and
+  // time), then closes.
+  asio::awaitable<void> CloseGracefully() {
+    error_code ec;
+    socket_.shutdown(tcp::socket::shutdown_send, ec);
+    Extend(kLingerTime, end_reason_);
+    watchdog_timer_.cancel();  // re-arm at the nearer deadline
+    std::array<char, 4096> scratch{};
+    size_t discarded = 0;
+    while (!closed_ && !ec && discarded < kMaxLingerBytes) {
+      discarded += co_await socket_.async_read_some(
+          asio::buffer(scratch), asio::redirect_error(asio::use_awaitable, ec));
+    }
+    CloseNow(end_reason_);
+  }
+
+  const ServerContext& server_;
+  tcp::socket socket_;
+  const uint64_t id_;
+  const std::string peer_;
+  const bool trusted_;
+
+  bool closed_ = false;
+  bool reading_done_ = false;
+  std::string end_reason_;
+  Clock::time_point deadline_;
+  std::string deadline_reason_;
+  asio::steady_timer watchdog_timer_;
+  asio::steady_timer reader_wake_;
+  asio::steady_timer writer_wake_;
+
+  std::deque<ReplySlot> slots_;
+  uint64_t first_slot_seq_ = 0;  // sequence number of slots_.front()
+  size_t in_flight_ = 0;
+  size_t pending_output_bytes_ = 0;
+};
+
+// Accepts a connection beyond max_connections only to say why it is closed.
+asio::awaitable<void> RefuseBusy(tcp::socket socket, std::string peer,
+                                 spdlog::logger* log) {
+  log->warn("connection from {} refused: server busy", peer);
+  error_code ec;
+  co_await asio::async_write(socket, asio::buffer(kBusyReply),
+                             asio::redirect_error(asio::use_awaitable, ec));
+  socket.shutdown(tcp::socket::shutdown_both, ec);
+  socket.close(ec);
+}
+
+}  // namespace
+
+class GatewayServer::Impl {
+ public:
+  Impl(GatewayOptions options, std::shared_ptr<grpc::Channel> node_channel,
+       std::shared_ptr<spdlog::logger> log)
+      : options_(std::move(options)),
+        log_(std::move(log)),
+        node_(std::move(node_channel)) {
+    context_.limits = ResolveLimits(options_.limits);
+    context_.node = &node_;
+    context_.log = log_.get();
+    context_.registry = &registry_;
+  }
+
+  absl::Status Start() {
+    std::lock_guard lock(lifecycle_mutex_);
+    if (started_) {
+      return absl::FailedPreconditionError("gateway already started");
+    }
+    for (const std::string& text : options_.trusted_peer_addresses) {
+      error_code ec;
+      const asio::ip::address address = asio::ip::make_address(text, ec);
+      if (ec) {
+        return absl::InvalidArgumentError(fmt::format(
+            "trusted peer address '{}' is not an IP address", text));
+      }
+      context_.trusted_peers.push_back(Normalize(address));
+    }
+    auto endpoint = ResolveListenAddress(options_.listen_address, io_context_);
+    if (!endpoint.ok()) return endpoint.status();
+    error_code ec;
+    const auto fail = [&](std::string_view step) {
+      return absl::UnavailableError(fmt::format("gateway cannot {} {}: {}",
+                                                step, options_.listen_address,
+                                                ec.message()));
+    };
+    if (acceptor_.open(endpoint->protocol(), ec); ec) return fail("open");
+    if (acceptor_.set_option(tcp::acceptor::reuse_address(true), ec); ec) {
+      return fail("set SO_REUSEADDR on");
+    }
+    if (acceptor_.bind(*endpoint, ec); ec) return fail("bind");
+    if (acceptor_.listen(asio::socket_base::max_listen_connections, ec); ec) {
+      return fail("listen on");
+    }
+    bound_port_ = acceptor_.local_endpoint(ec).port();
+    started_ = true;
+    asio::co_spawn(io_context_, AcceptLoop(), asio::detached);
+    for (unsigned i = 0; i < context_.limits.threads; ++i) {
+      threads_.emplace_back([this] { RunEventLoop(); });
+    }
+    log_->info("gateway {} listening on {} (port {}, {} threads)",
+               options_.server_name, options_.listen_address, bound_port_,
+               context_.limits.threads);
+    return absl::OkStatus();
+  }
+
+  uint16_t BoundPort() const { return bound_port_; }
+
+  void Stop() {
+    std::lock_guard lock(lifecycle_mutex_);
+    if (!started_ || stopped_) return;
+    stopped_ = true;
+    io_context_.stop();
+    threads_.clear();  // joins
+    // No event-loop thread runs now, so the acceptor and the connections
+    // can be closed from here without racing their handlers.
+    error_code ignored;
+    acceptor_.close(ignored);
+    for (const auto& connection : registry_.Snapshot()) {
+      connection->CloseNow("server stopping");
+    }
+    node_.Shutdown();
+    log_->info("gateway {} stopped", options_.server_name);
+  }
+
+ private:
+  void RunEventLoop() {
+    // A handler that throws must not take the gateway down with it.
+    for (;;) {
+      try {
+        io_context_.run();
+        return;
+      } catch (const std::exception& error) {
+        log_->error("gateway event loop: {}", error.what());
+      }
+    }
+  }
+
+  bool IsTrusted(const asio::ip::address& address) const {
+    const asio::ip::address normalized = Normalize(address);
+    return std::find(context_.trusted_peers.begin(),
+                     context_.trusted_peers.end(),
+                     normalized) != context_.trusted_peers.end();
+  }
+
+  asio::awaitable<void> AcceptLoop() {
+    asio::steady_timer retry_timer(io_context_);
+    while (acceptor_.is_open()) {
+      tcp::socket socket(asio::make_strand(io_context_));
+      error_code ec;
+      co_await acceptor_.async_accept(
+          socket, asio::redirect_error(asio::use_awaitable, ec));
+      if (ec == asio::error::operation_aborted) co_return;
+      if (ec) {
+        log_->warn("gateway accept failed: {}", ec.message());
+        retry_timer.expires_after(kAcceptRetryDelay);
+        co_await retry_timer.async_wait(
+            asio::redirect_error(asio::use_awaitable, ec));
+        continue;
+      }
+      const tcp::endpoint remote = socket.remote_endpoint(ec);
+      if (ec) continue;  // already gone
+      std::string peer = FormatEndpoint(remote);
+      if (registry_.Size() >= context_.limits.max_connections) {
+        const auto executor = socket.get_executor();
+        asio::co_spawn(
+            executor,
+            RefuseBusy(std::move(socket), std::move(peer), log_.get()),
+            asio::detached);
+        continue;
+      }
+      const uint64_t id = ++last_connection_id_;
+      const bool trusted = IsTrusted(remote.address());
+      auto connection = std::make_shared<Connection>(
+          context_, std::move(socket), id, std::move(peer), trusted);
+      registry_.Add(id, connection);
+      connection->Start();
+    }
+  }
+
+  GatewayOptions options_;
+  std::shared_ptr<spdlog::logger> log_;
+  NodeClient node_;
+  ConnectionRegistry registry_;
+  ServerContext context_;
+  // Declared after everything the handlers use, so that destroying it (and
+  // the coroutines still parked in it) happens first.
+  asio::io_context io_context_;
+  asio::executor_work_guard<asio::io_context::executor_type> work_guard_ =
+      asio::make_work_guard(io_context_);
+  tcp::acceptor acceptor_{io_context_};
+  std::vector<std::jthread> threads_;
+  uint64_t last_connection_id_ = 0;  // only the accept loop touches it
+  uint16_t bound_port_ = 0;
+  std::mutex lifecycle_mutex_;
+  bool started_ = false;
+  bool stopped_ = false;
+};
+
+GatewayServer::GatewayServer(GatewayOptions options,
+                             std::shared_ptr<grpc::Channel> node_channel,
+                             std::shared_ptr<spdlog::logger> log)
+    : impl_(std::make_unique<Impl>(std::move(options), std::move(node_channel),
+                                   std::move(log))) {}
+
+GatewayServer::~GatewayServer() { Stop(); }
+
+absl::Status GatewayServer::Start() { return impl_->Start(); }
+
+uint16_t GatewayServer::BoundPort() const { return impl_->BoundPort(); }
+
+void GatewayServer::Stop() { impl_->Stop(); }
+
+}  // namespace herd::gateway

@@ -1,0 +1,153 @@
+// Awaitable wrappers over the node's callback gRPC stub, so a gateway
+// coroutine can `co_await client.ReportLocation(request)` without blocking
+// the event loop: the call runs on gRPC's threads and its completion is
+// posted back to the awaiting coroutine's executor (its connection strand).
+#ifndef HERD_GATEWAY_NODE_CLIENT_H_
+#define HERD_GATEWAY_NODE_CLIENT_H_
+
+#include <chrono>
+#include <condition_variable>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <unordered_map>
+#include <utility>
+
+#include "boost/asio/associated_executor.hpp"
+#include "boost/asio/async_result.hpp"
+#include "boost/asio/awaitable.hpp"
+#include "boost/asio/execution/outstanding_work.hpp"
+#include "boost/asio/post.hpp"
+#include "boost/asio/prefer.hpp"
+#include "boost/asio/use_awaitable.hpp"
+#include "grpcpp/channel.h"
+#include "grpcpp/client_context.h"
+#include "grpcpp/support/status.h"
+#include "herd/v1/herd.grpc.pb.h"
+
+namespace herd::gateway {
+
+// Every call to the node gets this deadline. The node answers from memory
+// (or from its places provider, whose own time-out is 5 s by default), so a
+// call still running after this is stuck; the client gets "? " instead of a
+// connection that hangs.
+inline constexpr std::chrono::seconds kNodeCallDeadline{5};
+
+// The outcome of one call: the gRPC status and, if it is OK, the response.
+template <typename Response>
+struct RpcResult {
+  grpc::Status status;
+  Response response;
+};
+
+// The contexts of calls still running, so Shutdown() can cancel them and
+// wait until no gRPC callback can touch the event loop any more.
+class InFlightCalls {
+ public:
+  // context is shared so that cancelling can keep it alive without holding
+  // the lock (gRPC may run the cancelled call's callback inline).
+  void Add(std::shared_ptr<grpc::ClientContext> context);
+  void Remove(grpc::ClientContext* context);
+  // Cancels every running call and waits (bounded by the call deadline)
+  // until their callbacks have finished.
+  void CancelAllAndWait();
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable all_done_;
+  std::unordered_map<grpc::ClientContext*, std::shared_ptr<grpc::ClientContext>>
+      contexts_;
+};
+
+class NodeClient {
+ public:
+  explicit NodeClient(std::shared_ptr<grpc::Channel> channel);
+
+  boost::asio::awaitable<RpcResult<v1::ReportLocationResponse>> ReportLocation(
+      v1::ReportLocationRequest request);
+  boost::asio::awaitable<RpcResult<v1::FindNearbyPlacesResponse>>
+  FindNearbyPlaces(v1::FindNearbyPlacesRequest request);
+  boost::asio::awaitable<RpcResult<v1::PropagateLocationResponse>>
+  PropagateLocation(v1::PropagateLocationRequest request);
+
+  // Cancels the calls still running and waits for their callbacks. Call it
+  // after the event loop has stopped and before it is destroyed.
+  void Shutdown() { in_flight_.CancelAllAndWait(); }
+
+ private:
+  // One method of the callback stub, e.g. &async_interface::ReportLocation.
+  template <typename Request, typename Response>
+  using AsyncMethod = void (v1::HerdNode::StubInterface::async_interface::*)(
+      grpc::ClientContext*, const Request*, Response*,
+      std::function<void(grpc::Status)>);
+
+  // Starts stub->async()->*method(context, request, response, callback).
+  template <typename Request, typename Response>
+  boost::asio::awaitable<RpcResult<Response>> Call(
+      AsyncMethod<Request, Response> method, Request request);
+
+  std::unique_ptr<v1::HerdNode::Stub> stub_;
+  InFlightCalls in_flight_;
+};
+
+template <typename Request, typename Response>
+boost::asio::awaitable<RpcResult<Response>> NodeClient::Call(
+    AsyncMethod<Request, Response> method, Request request) {
+  namespace asio = boost::asio;
+  auto initiation = [this, method,
+                     request = std::move(request)](auto handler) mutable {
+    using Handler = decltype(handler);
+    // Everything the gRPC call refers to lives here until its callback has
+    // run; the callback holds the only other reference.
+    struct State {
+      grpc::ClientContext context;
+      Request request;
+      Response response;
+      std::optional<Handler> handler;
+      // Keeps the event loop from running out of work while the call is
+      // out; released (moved out) in the callback.
+      std::optional<asio::any_io_executor> work;
+    };
+    auto state = std::make_shared<State>();
+    state->request = std::move(request);
+    state->context.set_deadline(std::chrono::system_clock::now() +
+                                kNodeCallDeadline);
+    state->work.emplace(
+        asio::prefer(asio::get_associated_executor(handler),
+                     asio::execution::outstanding_work.tracked));
+    state->handler.emplace(std::move(handler));
+    // Aliasing pointer: shares ownership of the whole state.
+    in_flight_.Add(
+        std::shared_ptr<grpc::ClientContext>(state, &state->context));
+    InFlightCalls* in_flight = &in_flight_;
+    (stub_->async()->*method)(
+        &state->context, &state->request, &state->response,
+        [state, in_flight](grpc::Status status) {
+          // Never resume the coroutine on a gRPC thread: post to its
+          // executor. Everything that refers to the event loop leaves the
+          // state and is destroyed before Remove(), because once no call is
+          // in flight Shutdown() returns and the event loop may be
+          // destroyed (gRPC destroys this callback later, on its thread).
+          {
+            asio::any_io_executor work = std::move(*state->work);
+            state->work.reset();
+            asio::post(work, [work, handler = std::move(*state->handler),
+                              result = RpcResult<Response>{
+                                  std::move(status),
+                                  std::move(state->response)}]() mutable {
+              std::move(handler)(std::move(result));
+            });
+            state->handler.reset();
+          }
+          in_flight->Remove(&state->context);
+        });
+  };
+  return asio::async_initiate<decltype(asio::use_awaitable),
+                              void(RpcResult<Response>)>(std::move(initiation),
+                                                         asio::use_awaitable);
+}
+
+}  // namespace herd::gateway
+
+#endif  // HERD_GATEWAY_NODE_CLIENT_H_

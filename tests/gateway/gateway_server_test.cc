@@ -1,0 +1,571 @@
+// The gateway against a real in-process gRPC server running a fake node,
+// talked to over real TCP sockets on 127.0.0.x.
+#include "gateway/gateway_server.h"
+
+#include <chrono>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "fmt/format.h"
+#include "gateway/protocol.h"
+#include "gmock/gmock.h"
+#include "grpcpp/create_channel.h"
+#include "grpcpp/security/credentials.h"
+#include "grpcpp/server.h"
+#include "grpcpp/server_builder.h"
+#include "gtest/gtest.h"
+#include "herd/v1/herd.grpc.pb.h"
+#include "herdnode/location_text.h"
+#include "spdlog/logger.h"
+#include "spdlog/sinks/ringbuffer_sink.h"
+#include "tests/gateway/test_client.h"
+
+namespace herd::gateway {
+namespace {
+
+using ::herd::gateway::testing::TestClient;
+using ::testing::HasSubstr;
+using ::testing::StartsWith;
+
+constexpr char kKiwiCoordinates[] = "+34.068930-118.445127";
+constexpr char kKiwiTime[] = "1621464827.959498503";
+
+// A test double of the node: records what the gateway asks and answers with
+// locations made from the request. Clients whose id contains "slow" are
+// answered late (from another thread), so replies complete out of order.
+class FakeNode final : public v1::HerdNode::CallbackService {
+ public:
+  ~FakeNode() override { JoinLateAnswers(); }
+
+  grpc::ServerUnaryReactor* ReportLocation(
+      grpc::CallbackServerContext* context,
+      const v1::ReportLocationRequest* request,
+      v1::ReportLocationResponse* response) override {
+    grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+    {
+      std::lock_guard lock(mutex_);
+      reports_.push_back(*request);
+    }
+    const auto client_time = ParseClientTime(request->client_time_text());
+    if (!client_time.ok()) {
+      reactor->Finish(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                                   client_time.status().ToString()));
+      return reactor;
+    }
+    v1::Location& location = *response->mutable_location();
+    location.set_client_id(request->client_id());
+    location.set_coordinates_text(request->coordinates_text());
+    location.set_client_time_text(request->client_time_text());
+    *location.mutable_client_time() = *client_time;
+    location.set_origin_server("Hamilton");
+    *location.mutable_server_time() = request->received_at();
+    response->set_outcome(v1::UPDATE_OUTCOME_ACCEPTED);
+    Finish(reactor, request->client_id());
+    return reactor;
+  }
+
+  grpc::ServerUnaryReactor* FindNearbyPlaces(
+      grpc::CallbackServerContext* context,
+      const v1::FindNearbyPlacesRequest* request,
+      v1::FindNearbyPlacesResponse* response) override {
+    grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+    if (request->client_id() == "unknown") {
+      reactor->Finish(grpc::Status(grpc::StatusCode::NOT_FOUND, "no such"));
+      return reactor;
+    }
+    *response->mutable_location() = CannedLocation(request->client_id());
+    for (uint32_t i = 0; i < request->max_results(); ++i) {
+      *response->add_places() = CannedPlace(i);
+    }
+    Finish(reactor, request->client_id());
+    return reactor;
+  }
+
+  grpc::ServerUnaryReactor* PropagateLocation(
+      grpc::CallbackServerContext* context,
+      const v1::PropagateLocationRequest* request,
+      v1::PropagateLocationResponse* response) override {
+    {
+      std::lock_guard lock(mutex_);
+      propagations_.push_back(*request);
+    }
+    response->set_outcome(v1::UPDATE_OUTCOME_ACCEPTED);
+    grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+    reactor->Finish(grpc::Status::OK);
+    return reactor;
+  }
+
+  static v1::Location CannedLocation(const std::string& client_id) {
+    v1::Location location;
+    location.set_client_id(client_id);
+    location.set_coordinates_text(kKiwiCoordinates);
+    location.set_client_time_text(kKiwiTime);
+    location.mutable_client_time()->set_seconds(1621464827);
+    location.mutable_client_time()->set_nanos(959498503);
+    location.set_origin_server("Parker");
+    location.mutable_server_time()->set_seconds(1621464828);
+    location.mutable_server_time()->set_nanos(1);
+    return location;
+  }
+
+  v1::Place CannedPlace(uint32_t index) const {
+    v1::Place place;
+    place.set_place_id(fmt::format("place-{}", index));
+    place.set_name(fmt::format("Place {} {}", index,
+                               std::string(place_name_padding_, 'n')));
+    place.set_latitude(34.0 + index / 100.0);
+    place.set_longitude(-118.4);
+    place.set_vicinity("Westwood");
+    place.add_types("point_of_interest");
+    return place;
+  }
+
+  void set_place_name_padding(size_t bytes) { place_name_padding_ = bytes; }
+
+  std::vector<v1::ReportLocationRequest> reports() {
+    std::lock_guard lock(mutex_);
+    return reports_;
+  }
+  std::vector<v1::PropagateLocationRequest> propagations() {
+    std::lock_guard lock(mutex_);
+    return propagations_;
+  }
+
+  void JoinLateAnswers() {
+    std::vector<std::jthread> late;
+    {
+      std::lock_guard lock(mutex_);
+      late.swap(late_answers_);
+    }
+    late.clear();  // joins
+  }
+
+ private:
+  void Finish(grpc::ServerUnaryReactor* reactor, const std::string& client) {
+    if (client.find("slow") == std::string::npos) {
+      reactor->Finish(grpc::Status::OK);
+      return;
+    }
+    std::lock_guard lock(mutex_);
+    late_answers_.emplace_back([reactor] {
+      std::this_thread::sleep_for(std::chrono::milliseconds(30));
+      reactor->Finish(grpc::Status::OK);
+    });
+  }
+
+  std::mutex mutex_;
+  std::vector<v1::ReportLocationRequest> reports_;
+  std::vector<v1::PropagateLocationRequest> propagations_;
+  std::vector<std::jthread> late_answers_;
+  size_t place_name_padding_ = 0;
+};
+
+class GatewayServerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    grpc::ServerBuilder builder;
+    int grpc_port = 0;
+    builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(),
+                             &grpc_port);
+    builder.RegisterService(&node_);
+    grpc_server_ = builder.BuildAndStart();
+    ASSERT_NE(grpc_server_, nullptr);
+    log_sink_ = std::make_shared<spdlog::sinks::ringbuffer_sink_mt>(200000);
+    log_ = std::make_shared<spdlog::logger>("gateway-test", log_sink_);
+  }
+
+  void TearDown() override {
+    if (gateway_) gateway_->Stop();
+    node_.JoinLateAnswers();
+    grpc_server_->Shutdown();
+  }
+
+  // Starts the gateway on 127.0.0.1, port 0.
+  void StartGateway(v1::GatewayLimits limits = {},
+                    std::vector<std::string> trusted = {}) {
+    GatewayOptions options;
+    options.server_name = "Hamilton";
+    options.listen_address = "127.0.0.1:0";
+    options.trusted_peer_addresses = std::move(trusted);
+    if (limits.threads() == 0) limits.set_threads(2);
+    options.limits = limits;
+    gateway_ = std::make_unique<GatewayServer>(
+        options, grpc_server_->InProcessChannel(grpc::ChannelArguments()),
+        log_);
+    const absl::Status status = gateway_->Start();
+    ASSERT_TRUE(status.ok()) << status;
+    ASSERT_NE(gateway_->BoundPort(), 0);
+  }
+
+  std::unique_ptr<TestClient> Connect(const std::string& bind_ip = "",
+                                      int receive_buffer_bytes = 0) {
+    return TestClient::Connect(gateway_->BoundPort(), bind_ip,
+                               receive_buffer_bytes);
+  }
+
+  bool LogContains(std::string_view text) {
+    for (const std::string& line : log_sink_->last_formatted()) {
+      if (line.find(text) != std::string::npos) return true;
+    }
+    return false;
+  }
+
+  // Polls the log (bounded) until it contains text.
+  bool WaitForLog(std::string_view text) {
+    const auto deadline =
+        std::chrono::steady_clock::now() + std::chrono::seconds(20);
+    while (std::chrono::steady_clock::now() < deadline) {
+      if (LogContains(text)) return true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    return false;
+  }
+
+  static std::string IamatLine(const std::string& client) {
+    return fmt::format("IAMAT {} {} {}\n", client, kKiwiCoordinates, kKiwiTime);
+  }
+
+  // Sends an IAMAT and checks that its AT reply comes back.
+  static void ExpectIamatWorks(TestClient& client, const std::string& id) {
+    ASSERT_TRUE(client.Send(IamatLine(id)));
+    const auto reply = client.ReadLine();
+    ASSERT_TRUE(reply.has_value()) << "no reply for " << id;
+    EXPECT_THAT(*reply, StartsWith("AT Hamilton "));
+    EXPECT_THAT(*reply, HasSubstr(" " + id + " "));
+  }
+
+  FakeNode node_;
+  std::unique_ptr<grpc::Server> grpc_server_;
+  std::shared_ptr<spdlog::sinks::ringbuffer_sink_mt> log_sink_;
+  std::shared_ptr<spdlog::logger> log_;
+  std::unique_ptr<GatewayServer> gateway_;
+};
+
+TEST_F(GatewayServerTest, IamatReplyIsByteExact) {
+  StartGateway();
+  auto client = Connect();
+  ASSERT_NE(client, nullptr);
+  ASSERT_TRUE(client->Send(IamatLine("kiwi.cs.ucla.edu")));
+  const auto reply = client->ReadLine();
+  ASSERT_TRUE(reply.has_value());
+
+  const auto reports = node_.reports();
+  ASSERT_EQ(reports.size(), 1U);
+  const v1::ReportLocationRequest& report = reports[0];
+  EXPECT_EQ(report.client_id(), "kiwi.cs.ucla.edu");
+  EXPECT_EQ(report.coordinates_text(), kKiwiCoordinates);
+  EXPECT_EQ(report.client_time_text(), kKiwiTime);
+  EXPECT_GT(report.received_at().seconds(), 0);  // stamped by the gateway
+  const std::string difference = FormatTimeDifference(
+      report.received_at(), ParseClientTime(kKiwiTime).value());
+  EXPECT_EQ(*reply, fmt::format("AT Hamilton {} kiwi.cs.ucla.edu {} {}\n",
+                                difference, kKiwiCoordinates, kKiwiTime));
+  EXPECT_TRUE(LogContains("IN IAMAT kiwi.cs.ucla.edu"));
+  EXPECT_TRUE(LogContains("OUT AT Hamilton"));
+  EXPECT_TRUE(LogContains("connection opened from 127.0.0.1:"));
+}
+
+TEST_F(GatewayServerTest, PipelinedLinesAreAnsweredInOrder) {
+  StartGateway();
+  auto client = Connect();
+  ASSERT_NE(client, nullptr);
+  constexpr int kLines = 100;
+  std::string lines;
+  std::vector<std::string> ids;
+  for (int i = 0; i < kLines; ++i) {
+    // Every fifth client is answered late by the node, so completion order
+    // differs from arrival order.
+    ids.push_back(i % 5 == 0 ? fmt::format("slow{}", i)
+                             : fmt::format("client{}", i));
+    lines += IamatLine(ids.back());
+  }
+  ASSERT_TRUE(client->Send(lines));
+  for (int i = 0; i < kLines; ++i) {
+    const auto reply = client->ReadLine();
+    ASSERT_TRUE(reply.has_value()) << "reply " << i << " missing";
+    EXPECT_THAT(*reply, HasSubstr(" " + ids[i] + " ")) << "reply " << i;
+  }
+}
+
+TEST_F(GatewayServerTest, PipeliningBeyondTheInFlightLimitStillAnswersAll) {
+  v1::GatewayLimits limits;
+  limits.set_max_pipelined_requests(2);
+  StartGateway(limits);
+  auto client = Connect();
+  ASSERT_NE(client, nullptr);
+  std::string lines;
+  for (int i = 0; i < 20; ++i) lines += IamatLine(fmt::format("slow{}", i));
+  ASSERT_TRUE(client->Send(lines));
+  for (int i = 0; i < 20; ++i) {
+    const auto reply = client->ReadLine();
+    ASSERT_TRUE(reply.has_value()) << "reply " << i << " missing";
+    EXPECT_THAT(*reply, HasSubstr(fmt::format(" slow{} ", i)));
+  }
+}
+
+TEST_F(GatewayServerTest, MalformedLinesGetQuestionMarkAndConnectionStays) {
+  StartGateway();
+  auto client = Connect();
+  ASSERT_NE(client, nullptr);
+  const std::vector<std::string> kinds = {
+      "HELLO",
+      "IAMAT kiwi +34.068930-118.445127",
+      "IAMAT kiwi 34.068930-118.445127 1621464827.5",
+      "IAMAT kiwi +91-118 1621464827.5",
+      "IAMAT kiwi +34-118 1e9",
+      "WHATSAT kiwi 0 5",
+      "WHATSAT kiwi 51 5",
+      "WHATSAT kiwi 10 21",
+      "WHATSAT kiwi 10abc 5",
+      "AT Parker +0.5 kiwi +34-118",
+  };
+  std::string sent;
+  std::vector<std::string> expected;
+  for (int i = 0; i < 50; ++i) {
+    const std::string line = fmt::format("{} #{}", kinds[i % kinds.size()], i);
+    // Some lines end in "\r\n": the echo must not contain the "\r".
+    sent += line + (i % 2 == 0 ? "\r\n" : "\n");
+    expected.push_back("? " + line + "\n");
+  }
+  ASSERT_TRUE(client->Send(sent));
+  for (const std::string& want : expected) {
+    const auto reply = client->ReadLine();
+    ASSERT_TRUE(reply.has_value()) << "missing " << want;
+    EXPECT_EQ(*reply, want);
+  }
+  EXPECT_TRUE(node_.reports().empty());  // junk never reached the node
+  ExpectIamatWorks(*client, "after.junk");
+}
+
+TEST_F(GatewayServerTest, EmptyLineIsInvalid) {
+  StartGateway();
+  auto client = Connect();
+  ASSERT_NE(client, nullptr);
+  ASSERT_TRUE(client->Send("\n \t\r\n"));
+  EXPECT_EQ(client->ReadLine(), "? \n");
+  EXPECT_EQ(client->ReadLine(), "?  \t\n");
+}
+
+TEST_F(GatewayServerTest, WhatsatRepliesWithAtLineAndJson) {
+  StartGateway();
+  auto client = Connect();
+  ASSERT_NE(client, nullptr);
+  ASSERT_TRUE(client->Send("WHATSAT kiwi 10 3\nWHATSAT unknown 10 3\n"));
+  const auto reply = client->ReadUntil("\n\n");
+  ASSERT_TRUE(reply.has_value());
+  google::protobuf::RepeatedPtrField<v1::Place> places;
+  for (uint32_t i = 0; i < 3; ++i) *places.Add() = node_.CannedPlace(i);
+  EXPECT_EQ(*reply,
+            FormatWhatsatReply(FakeNode::CannedLocation("kiwi"), places));
+  EXPECT_THAT(*reply, StartsWith("AT Parker +0.040501498 kiwi "));
+  EXPECT_THAT(*reply, HasSubstr("\"place_id\": \"place-2\""));
+  // The node does not know the client: NOT_FOUND becomes "? ".
+  EXPECT_EQ(client->ReadLine(), "? WHATSAT unknown 10 3\n");
+}
+
+TEST_F(GatewayServerTest, OverLongLineClosesOnlyThatConnection) {
+  v1::GatewayLimits limits;
+  limits.set_max_line_bytes(100);
+  StartGateway(limits);
+  auto bystander = Connect();
+  auto offender = Connect();
+  ASSERT_NE(bystander, nullptr);
+  ASSERT_NE(offender, nullptr);
+  // A line of exactly the limit is fine (the IAMAT is padded with spaces).
+  std::string at_limit = IamatLine("exact");
+  at_limit.insert(0, 101 - at_limit.size(), ' ');
+  ASSERT_TRUE(offender->Send(at_limit));
+  const auto ok_reply = offender->ReadLine();
+  ASSERT_TRUE(ok_reply.has_value());
+  EXPECT_THAT(*ok_reply, HasSubstr(" exact "));
+
+  ASSERT_TRUE(offender->Send(std::string(5000, 'x') + "\n"));
+  EXPECT_EQ(offender->ReadLine(), "? line too long (limit 100 bytes)\n");
+  EXPECT_TRUE(offender->WaitForClose());
+  ExpectIamatWorks(*bystander, "bystander");
+  EXPECT_TRUE(WaitForLog("line longer than 100 bytes"));
+}
+
+TEST_F(GatewayServerTest, MaxConnectionsIsEnforced) {
+  v1::GatewayLimits limits;
+  limits.set_max_connections(2);
+  StartGateway(limits);
+  auto first = Connect();
+  auto second = Connect();
+  ASSERT_NE(first, nullptr);
+  ASSERT_NE(second, nullptr);
+  // Both are registered once they have been answered.
+  ExpectIamatWorks(*first, "first");
+  ExpectIamatWorks(*second, "second");
+  auto third = Connect();
+  ASSERT_NE(third, nullptr);
+  EXPECT_EQ(third->ReadLine(), "? server busy: too many connections\n");
+  EXPECT_TRUE(third->WaitForClose());
+  ExpectIamatWorks(*first, "first.again");
+
+  // Once one leaves, a newcomer is served (the server notices the close
+  // asynchronously, so poll with a bound).
+  first.reset();
+  bool served = false;
+  for (int attempt = 0; attempt < 200 && !served; ++attempt) {
+    auto newcomer = Connect();
+    ASSERT_NE(newcomer, nullptr);
+    ASSERT_TRUE(newcomer->Send(IamatLine("newcomer")));
+    const auto reply = newcomer->ReadLine();
+    ASSERT_TRUE(reply.has_value());
+    served = reply->starts_with("AT ");
+    if (!served) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  EXPECT_TRUE(served);
+}
+
+std::string ParkerAtLine(const std::string& client) {
+  return fmt::format("AT Parker +0.500000000 {} {} {}\n", client,
+                     kKiwiCoordinates, kKiwiTime);
+}
+
+TEST_F(GatewayServerTest, AtFromUntrustedPeerIsRefused) {
+  StartGateway({}, {"127.0.0.2"});
+  auto client = Connect();  // from 127.0.0.1
+  ASSERT_NE(client, nullptr);
+  ASSERT_TRUE(client->Send(ParkerAtLine("forged")));
+  EXPECT_EQ(client->ReadLine(), "? " + ParkerAtLine("forged"));
+  EXPECT_TRUE(node_.propagations().empty());
+}
+
+void ExpectTrustedAtIsForwarded(TestClient& peer, FakeNode& node) {
+  ASSERT_TRUE(peer.Send(ParkerAtLine("kiwi")));
+  // The AT gets no reply; the IAMAT after it does, and replies are in
+  // order, so the AT has been handled once this arrives.
+  ASSERT_TRUE(peer.Send(
+      fmt::format("IAMAT marker {} {}\n", kKiwiCoordinates, kKiwiTime)));
+  const auto reply = peer.ReadLine();
+  ASSERT_TRUE(reply.has_value());
+  EXPECT_THAT(*reply, StartsWith("AT Hamilton "));
+  EXPECT_THAT(*reply, HasSubstr(" marker "));
+
+  const auto propagations = node.propagations();
+  ASSERT_EQ(propagations.size(), 1U);
+  const v1::PropagateLocationRequest& request = propagations[0];
+  EXPECT_EQ(request.from_server(), "");
+  const v1::Location& location = request.location();
+  EXPECT_EQ(location.origin_server(), "Parker");
+  EXPECT_EQ(location.client_id(), "kiwi");
+  EXPECT_EQ(location.coordinates_text(), kKiwiCoordinates);
+  EXPECT_EQ(location.client_time_text(), kKiwiTime);
+  EXPECT_EQ(location.client_time().seconds(), 1621464827);
+  EXPECT_EQ(location.client_time().nanos(), 959498503);
+  EXPECT_EQ(location.server_time().seconds(), 1621464828);
+  EXPECT_EQ(location.server_time().nanos(), 459498503);
+}
+
+TEST_F(GatewayServerTest, AtFromTrustedPeerIsForwardedWithoutReply) {
+  StartGateway({}, {"127.0.0.2"});
+  auto peer = Connect("127.0.0.2");
+  ASSERT_NE(peer, nullptr);
+  ExpectTrustedAtIsForwarded(*peer, node_);
+}
+
+TEST_F(GatewayServerTest, TrustedAddressesCompareAsIps) {
+  StartGateway({}, {"::ffff:127.0.0.2"});
+  auto peer = Connect("127.0.0.2");
+  ASSERT_NE(peer, nullptr);
+  ExpectTrustedAtIsForwarded(*peer, node_);
+}
+
+TEST_F(GatewayServerTest, IdleConnectionIsClosed) {
+  v1::GatewayLimits limits;
+  limits.set_idle_timeout_seconds(1);
+  StartGateway(limits);
+  auto client = Connect();
+  ASSERT_NE(client, nullptr);
+  ExpectIamatWorks(*client, "sleepy");
+  EXPECT_TRUE(client->WaitForClose(std::chrono::seconds(20)));
+  EXPECT_TRUE(WaitForLog("idle for 1 s"));
+}
+
+TEST_F(GatewayServerTest, ClientThatDoesNotReadIsClosed) {
+  node_.set_place_name_padding(400);  // ~10 KB per WHATSAT reply
+  v1::GatewayLimits limits;
+  limits.set_max_pending_output_bytes(64 * 1024);
+  StartGateway(limits);
+  auto bystander = Connect();
+  auto sluggard = Connect("", /*receive_buffer_bytes=*/4096);
+  ASSERT_NE(bystander, nullptr);
+  ASSERT_NE(sluggard, nullptr);
+  // ~40 MB of replies: far more than the kernel buffers between us and the
+  // server (a few MB), so the rest piles up in the gateway.
+  std::string lines;
+  for (int i = 0; i < 4000; ++i) lines += "WHATSAT kiwi 10 20\n";
+  ASSERT_TRUE(sluggard->Send(lines));
+  ASSERT_TRUE(WaitForLog("client is not reading"));
+  ExpectIamatWorks(*bystander, "bystander");
+  EXPECT_TRUE(sluggard->WaitForClose(std::chrono::seconds(20)));
+}
+
+TEST_F(GatewayServerTest, HalfClosedClientStillGetsItsReplies) {
+  StartGateway();
+  auto client = Connect();
+  ASSERT_NE(client, nullptr);
+  // Like `printf 'IAMAT ...\nIAMAT ...' | nc -N`: the last line has no
+  // "\n" and the client closes its sending side right after.
+  std::string last = IamatLine("slow.last");
+  last.pop_back();
+  ASSERT_TRUE(client->Send(IamatLine("slow.first") + last));
+  ASSERT_TRUE(client->ShutdownSend());
+  const auto first = client->ReadLine();
+  const auto second = client->ReadLine();
+  ASSERT_TRUE(first.has_value());
+  ASSERT_TRUE(second.has_value());
+  EXPECT_THAT(*first, HasSubstr(" slow.first "));
+  EXPECT_THAT(*second, HasSubstr(" slow.last "));
+  EXPECT_TRUE(client->WaitForClose());
+}
+
+// These tests never reach the node; the channel connects lazily.
+std::shared_ptr<grpc::Channel> UnusedChannel() {
+  return grpc::CreateChannel("127.0.0.1:1", grpc::InsecureChannelCredentials());
+}
+
+TEST(GatewayServerStartTest, BadAddressesAreErrorsNamingThem) {
+  auto log = std::make_shared<spdlog::logger>("start-test");
+  for (const std::string address :
+       {"nonsense", "127.0.0.1:99999", "::1:7000", "[::1]7000", "127.0.0.1:"}) {
+    GatewayOptions options;
+    options.listen_address = address;
+    GatewayServer gateway(options, UnusedChannel(), log);
+    const absl::Status status = gateway.Start();
+    EXPECT_FALSE(status.ok()) << address;
+    EXPECT_THAT(std::string(status.message()), HasSubstr(address));
+  }
+}
+
+TEST(GatewayServerStartTest, PortInUseIsAnErrorNamingTheAddress) {
+  auto log = std::make_shared<spdlog::logger>("start-test");
+  GatewayOptions options;
+  options.listen_address = "127.0.0.1:0";
+  GatewayServer first(options, UnusedChannel(), log);
+  ASSERT_TRUE(first.Start().ok());
+  options.listen_address = fmt::format("127.0.0.1:{}", first.BoundPort());
+  GatewayServer second(options, UnusedChannel(), log);
+  const absl::Status status = second.Start();
+  EXPECT_FALSE(status.ok());
+  EXPECT_THAT(std::string(status.message()), HasSubstr(options.listen_address));
+}
+
+TEST(GatewayServerStartTest, StopIsIdempotent) {
+  auto log = std::make_shared<spdlog::logger>("start-test");
+  GatewayOptions options;
+  options.listen_address = "[::1]:0";
+  GatewayServer gateway(options, UnusedChannel(), log);
+  const absl::Status status = gateway.Start();
+  if (!status.ok()) GTEST_SKIP() << "no IPv6 loopback: " << status;
+  gateway.Stop();
+  gateway.Stop();
+}
+
+}  // namespace
+}  // namespace herd::gateway
