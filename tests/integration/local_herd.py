@@ -1,0 +1,335 @@
+"""A herd of real herdnode processes on 127.0.0.1 for end-to-end tests.
+
+The herd is the shipped deploy/herd.textproto with every port replaced by a
+free one, so tests run in parallel with each other and with a herd started
+by ./run.sh.
+"""
+
+import signal
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+import grpc
+from google.protobuf import text_format
+
+from polling import wait_until
+from stubs import REPO_ROOT
+from text_client import TextClient
+
+SHIPPED_CONFIG = REPO_ROOT / "deploy" / "herd.textproto"
+STARTUP_TIMEOUT = 30.0
+STOP_TIMEOUT = 15.0
+# Flooding and catch-up across the herd, including a link's reconnect
+# back-off (at most 5 s between tries), fit well inside this.
+CONVERGE_TIMEOUT = 30.0
+# Starting a herd races other processes for the free ports it picked; a lost
+# race is retried with new ports this many times in all.
+START_ATTEMPTS = 3
+
+# Test channels ask to retry quickly after a node was unreachable (the
+# defaults back off for up to two minutes); grpcio 1.51 still waits about 5 s,
+# so channels are only made once a node's port accepts (see _wait_ready).
+CHANNEL_OPTIONS = [
+    ("grpc.enable_http_proxy", 0),
+    ("grpc.initial_reconnect_backoff_ms", 100),
+    ("grpc.min_reconnect_backoff_ms", 100),
+    ("grpc.max_reconnect_backoff_ms", 1000),
+    # A new channel to a restarted node must not share a subchannel that is
+    # still backing off from the previous run.
+    ("grpc.use_local_subchannel_pool", 1),
+]
+
+
+class NodeExited(AssertionError):
+    """A herdnode process ended while it was expected to be serving."""
+
+
+def free_ports(count):
+    """count distinct ports that were free on 127.0.0.1 a moment ago."""
+    sockets = []
+    try:
+        for _ in range(count):
+            s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            s.bind(("127.0.0.1", 0))
+            sockets.append(s)
+        return [s.getsockname()[1] for s in sockets]
+    finally:
+        for s in sockets:
+            s.close()
+
+
+def load_shipped_config(stubs):
+    config = stubs.config_pb2.HerdConfig()
+    text_format.Parse(SHIPPED_CONFIG.read_text(), config)
+    return config
+
+
+def config_on_free_ports(stubs, log_dir, trusted_peers=None):
+    """The shipped herd with every port replaced by a free one, logging to
+    log_dir; trusted_peers ({name: [IP, ...]}) added to its servers."""
+    config = load_shipped_config(stubs)
+    ports = iter(free_ports(2 * len(config.servers)))
+    for server in config.servers:
+        for field in ("gateway_address", "grpc_address"):
+            host, _ = split_address(getattr(server, field))
+            setattr(server, field, f"{host}:{next(ports)}")
+        server.trusted_peer_addresses.extend((trusted_peers or {}).get(server.name, []))
+    config.log_directory = str(log_dir)
+    return config
+
+
+def split_address(address):
+    host, _, port = address.rpartition(":")
+    return host, int(port)
+
+
+def tail(path, lines=20):
+    try:
+        return "\n".join(Path(path).read_text(errors="replace").splitlines()[-lines:])
+    except OSError as error:
+        return f"(cannot read {path}: {error})"
+
+
+class NodeProcess:
+    """One run of herdnode; a restarted server gets a new NodeProcess."""
+
+    def __init__(self, name, command, workdir, incarnation):
+        self.name = name
+        self.stdout_path = workdir / f"{name}.{incarnation}.stdout"
+        self.stderr_path = workdir / f"{name}.{incarnation}.stderr"
+        # Killed on purpose by a test: its exit code is not checked.
+        self.killed_by_test = False
+        with open(self.stdout_path, "wb") as out, open(self.stderr_path, "wb") as err:
+            self.popen = subprocess.Popen(command, stdout=out, stderr=err,
+                                          stdin=subprocess.DEVNULL)
+
+    def running(self):
+        return self.popen.poll() is None
+
+    def describe_exit(self):
+        return (f"{self.name} (pid {self.popen.pid}) exited with "
+                f"{self.popen.returncode}; stderr tail:\n{tail(self.stderr_path)}")
+
+
+class Herd:
+    def __init__(self, stubs, binary, workdir, *, trusted_peers=None,
+                 edit_config=None):
+        """trusted_peers: {server name: [IP, ...]} added to the config.
+        edit_config: a function that changes the HerdConfig before start."""
+        self.stubs = stubs
+        self.binary = str(binary)
+        self.workdir = Path(workdir)
+        self.log_dir = self.workdir / "logs"
+        self.config_path = self.workdir / "herd.textproto"
+        self._trusted_peers = trusted_peers or {}
+        self._edit_config = edit_config
+        self._processes = []  # every incarnation, in start order
+        self._current = {}  # name -> NodeProcess
+        self._channels = {}  # name -> grpc.Channel
+        self._incarnations = {}
+        self.config = None
+
+    # --- configuration -------------------------------------------------
+    def _write_config(self):
+        config = config_on_free_ports(self.stubs, self.log_dir,
+                                      self._trusted_peers)
+        if self._edit_config:
+            self._edit_config(config)
+        self.config_path.write_text(text_format.MessageToString(config))
+        self.config = config
+
+    @property
+    def names(self):
+        return [server.name for server in self.config.servers]
+
+    def server(self, name):
+        for server in self.config.servers:
+            if server.name == name:
+                return server
+        raise KeyError(name)
+
+    def gateway(self, name):
+        """(host, port) of a server's text gateway."""
+        return split_address(self.server(name).gateway_address)
+
+    def log_path(self, name):
+        return self.log_dir / f"{name}.log"
+
+    def process(self, name):
+        return self._current[name]
+
+    # --- processes -----------------------------------------------------
+    def _launch(self, name):
+        incarnation = self._incarnations.get(name, 0) + 1
+        self._incarnations[name] = incarnation
+        command = [self.binary, "--config", str(self.config_path),
+                   "--name", name, "--log_dir", str(self.log_dir)]
+        node = NodeProcess(name, command, self.workdir, incarnation)
+        self._processes.append(node)
+        self._current[name] = node
+        self._drop_channel(name)
+        return node
+
+    def _wait_ready(self, name, timeout=STARTUP_TIMEOUT):
+        node = self._current[name]
+        request = self.stubs.health_pb2.HealthCheckRequest(service="")
+        serving = self.stubs.health_pb2.HealthCheckResponse.SERVING
+        ports = [self.gateway(name),
+                 split_address(self.server(name).grpc_address)]
+
+        def ready():
+            if not node.running():
+                raise NodeExited(f"while starting: {node.describe_exit()}")
+            try:
+                for address in ports:
+                    socket.create_connection(address, timeout=1).close()
+            except OSError:
+                return False
+            # Only now make the channel: one that failed to connect backs
+            # off for seconds before it tries again.
+            try:
+                return self.health(name).Check(request, timeout=2).status == serving
+            except grpc.RpcError:
+                self._drop_channel(name)
+                return False
+
+        wait_until(ready, timeout=timeout,
+                   what=f"{name} to be SERVING and accept on its gateway")
+
+    def start(self):
+        for attempt in range(1, START_ATTEMPTS + 1):
+            self._write_config()
+            for name in self.names:
+                self._launch(name)
+            try:
+                for name in self.names:
+                    self._wait_ready(name)
+                return self
+            except NodeExited as error:
+                lost_port_race = "in use" in str(error).lower()
+                self._kill_all()
+                if not lost_port_race or attempt == START_ATTEMPTS:
+                    raise
+        return self
+
+    def kill(self, name, sig=signal.SIGKILL):
+        """Ends one server (SIGKILL by default: a crash) and waits for it."""
+        node = self._current[name]
+        node.killed_by_test = True
+        node.popen.send_signal(sig)
+        node.popen.wait(timeout=STOP_TIMEOUT)
+        self._drop_channel(name)
+        return node.popen.returncode
+
+    def restart(self, name):
+        """Starts a server again with the same config and waits until it is
+        serving; only allowed once its previous run has ended."""
+        assert not self._current[name].running(), f"{name} is still running"
+        self._launch(name)
+        self._wait_ready(name)
+
+    def _kill_all(self):
+        for node in self._processes:
+            if node.running():
+                node.killed_by_test = True
+                node.popen.kill()
+                node.popen.wait(timeout=STOP_TIMEOUT)
+        self._close_channels()
+
+    def stop(self):
+        """SIGTERMs every server still running, waits (bounded), SIGKILLs
+        stragglers, and fails if any did not exit cleanly with code 0."""
+        self._close_channels()
+        problems = []
+        for node in self._processes:
+            if not node.killed_by_test and not node.running():
+                problems.append(f"died before teardown: {node.describe_exit()}")
+                node.killed_by_test = True  # reported already
+        stopping = [n for n in self._processes if n.running()]
+        for node in stopping:
+            node.popen.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + STOP_TIMEOUT
+        for node in stopping:
+            try:
+                node.popen.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                node.popen.kill()
+                node.popen.wait(timeout=STOP_TIMEOUT)
+                problems.append(f"{node.name} ignored SIGTERM for "
+                                f"{STOP_TIMEOUT:g} s and was killed")
+                continue
+            if node.popen.returncode != 0 and not node.killed_by_test:
+                problems.append(f"after SIGTERM: {node.describe_exit()}")
+        if problems:
+            raise AssertionError("herd did not stop cleanly:\n" + "\n".join(problems))
+
+    # --- clients -------------------------------------------------------
+    def channel(self, name):
+        if name not in self._channels:
+            self._channels[name] = grpc.insecure_channel(
+                self.server(name).grpc_address, options=CHANNEL_OPTIONS)
+        return self._channels[name]
+
+    def _drop_channel(self, name):
+        channel = self._channels.pop(name, None)
+        if channel is not None:
+            channel.close()
+
+    def _close_channels(self):
+        for name in list(self._channels):
+            self._drop_channel(name)
+
+    def node(self, name):
+        return self.stubs.herd_pb2_grpc.HerdNodeStub(self.channel(name))
+
+    def health(self, name):
+        return self.stubs.health_pb2_grpc.HealthStub(self.channel(name))
+
+    def client(self, name, source_ip=None):
+        host, port = self.gateway(name)
+        return TextClient(host, port, source_ip=source_ip)
+
+    def location(self, name, client_id):
+        """The Location a server holds for client_id, or None (NOT_FOUND)."""
+        request = self.stubs.herd_pb2.GetLocationRequest(client_id=client_id)
+        try:
+            return self.node(name).GetLocation(request, timeout=5).location
+        except grpc.RpcError as error:
+            if error.code() == grpc.StatusCode.NOT_FOUND:
+                return None
+            raise
+
+    def status(self, name):
+        return self.node(name).GetStatus(
+            self.stubs.herd_pb2.GetStatusRequest(), timeout=5)
+
+    def wait_for_location(self, client_id, names=None, where=None,
+                          timeout=CONVERGE_TIMEOUT):
+        """Polls until every named server (default: all) holds a Location for
+        client_id for which where(location) is true; returns {name: Location}."""
+        names = list(names or self.names)
+        seen = {}
+
+        def everywhere():
+            for name in names:
+                location = self.location(name, client_id)
+                seen[name] = location
+                if location is None or (where and not where(location)):
+                    return False
+            return dict(seen)
+
+        try:
+            return wait_until(everywhere, timeout=timeout,
+                              what=f"{client_id} to reach {names}")
+        except AssertionError as error:
+            shown = {n: (text_format.MessageToString(l, as_one_line=True)
+                         if l is not None else None) for n, l in seen.items()}
+            raise AssertionError(f"{error}; holdings: {shown}") from None
+
+    def peer_state(self, name, peer):
+        for peer_status in self.status(name).peers:
+            if peer_status.name == peer:
+                return peer_status.state
+        raise AssertionError(f"{name} reports no link to {peer}")
