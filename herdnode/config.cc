@@ -1,0 +1,265 @@
+#include "herdnode/config.h"
+
+#include <arpa/inet.h>
+
+#include <algorithm>
+#include <cctype>
+#include <charconv>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "google/protobuf/io/tokenizer.h"
+#include "google/protobuf/text_format.h"
+
+namespace herd {
+namespace {
+
+constexpr uint32_t kDefaultMaxLineBytes = 4096;
+constexpr uint32_t kDefaultMaxConnections = 10000;
+constexpr uint32_t kDefaultMaxPendingOutputBytes = 1 << 20;
+constexpr uint32_t kDefaultIdleTimeoutSeconds = 300;
+constexpr uint32_t kDefaultMaxPipelinedRequests = 64;
+
+// Collects the text-format parser's complaints with 1-based line:column.
+class CollectingErrors : public google::protobuf::io::ErrorCollector {
+ public:
+  void AddError(int line, google::protobuf::io::ColumnNumber column,
+                const std::string& message) override {
+    Add("error", line, column, message);
+  }
+  void AddWarning(int line, google::protobuf::io::ColumnNumber column,
+                  const std::string& message) override {
+    Add("warning", line, column, message);
+  }
+  std::string Text() const { return absl::StrJoin(lines_, "; "); }
+
+ private:
+  void Add(const char* kind, int line, int column, const std::string& message) {
+    // The parser counts from 0; editors count from 1.
+    lines_.push_back(
+        absl::StrCat(line + 1, ":", column + 1, ": ", kind, ": ", message));
+  }
+  std::vector<std::string> lines_;
+};
+
+bool HasWhitespaceOrControl(std::string_view text) {
+  return std::any_of(text.begin(), text.end(), [](char c) {
+    const auto u = static_cast<unsigned char>(c);
+    return std::isspace(u) != 0 || std::iscntrl(u) != 0;
+  });
+}
+
+bool IsHostName(std::string_view host) {
+  return !host.empty() && std::all_of(host.begin(), host.end(), [](char c) {
+    return absl::ascii_isalnum(static_cast<unsigned char>(c)) || c == '-' ||
+           c == '.' || c == '_';
+  });
+}
+
+absl::Status ValidateServers(const v1::HerdConfig& config) {
+  if (config.servers().empty()) {
+    return absl::InvalidArgumentError("the herd has no servers");
+  }
+  absl::flat_hash_set<std::string> names;
+  // Normalized address -> "server NAME's gateway_address".
+  absl::flat_hash_map<std::string, std::string> addresses;
+  for (int i = 0; i < config.servers_size(); ++i) {
+    const v1::ServerConfig& server = config.servers(i);
+    if (server.name().empty()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("server #", i + 1, " has no name"));
+    }
+    if (HasWhitespaceOrControl(server.name())) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "server name '", server.name(), "' contains whitespace"));
+    }
+    if (!names.insert(server.name()).second) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("server name '", server.name(), "' is used twice"));
+    }
+    const std::pair<const char*, const std::string*> fields[] = {
+        {"gateway_address", &server.gateway_address()},
+        {"grpc_address", &server.grpc_address()}};
+    for (const auto& [field, value] : fields) {
+      const std::string owner =
+          absl::StrCat("server ", server.name(), "'s ", field);
+      absl::StatusOr<HostPort> parsed = ParseHostPort(*value);
+      if (!parsed.ok()) {
+        return absl::InvalidArgumentError(
+            absl::StrCat(owner, ": ", parsed.status().message()));
+      }
+      const std::string key =
+          absl::StrCat(absl::AsciiStrToLower(parsed->host), ":", parsed->port);
+      auto [it, inserted] = addresses.emplace(key, owner);
+      if (!inserted) {
+        return absl::InvalidArgumentError(
+            absl::StrCat(owner, " '", *value, "' is already ", it->second));
+      }
+    }
+    for (const std::string& peer : server.trusted_peer_addresses()) {
+      if (!IsIpAddress(peer)) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("server ", server.name(), "'s trusted peer address '",
+                         peer, "' is not an IPv4 or IPv6 address"));
+      }
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ValidateLinks(const v1::HerdConfig& config) {
+  absl::flat_hash_set<std::string> names;
+  for (const v1::ServerConfig& server : config.servers()) {
+    names.insert(server.name());
+  }
+  absl::flat_hash_set<std::pair<std::string, std::string>> links;
+  for (const v1::Link& link : config.links()) {
+    for (const std::string* end : {&link.a(), &link.b()}) {
+      if (!names.contains(*end)) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("link ", link.a(), "-", link.b(),
+                         " names unknown server '", *end, "'"));
+      }
+    }
+    if (link.a() == link.b()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "link ", link.a(), "-", link.b(), " links a server to itself"));
+    }
+    // a-b and b-a are the same link.
+    auto key = std::minmax(link.a(), link.b());
+    if (!links.emplace(key.first, key.second).second) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "link ", link.a(), "-", link.b(), " is listed more than once"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<HostPort> ParseHostPort(std::string_view address) {
+  const auto bad = [&](std::string_view why) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "address '", std::string(address), "' ", std::string(why)));
+  };
+  const size_t colon = address.rfind(':');
+  if (colon == std::string_view::npos) {
+    return bad("is not host:port");
+  }
+  std::string_view host = address.substr(0, colon);
+  const std::string_view port_text = address.substr(colon + 1);
+  HostPort result;
+  if (!host.empty() && host.front() == '[') {
+    if (host.size() < 3 || host.back() != ']') {
+      return bad("has an unclosed IPv6 bracket");
+    }
+    host = host.substr(1, host.size() - 2);
+    in6_addr v6{};
+    if (inet_pton(AF_INET6, std::string(host).c_str(), &v6) != 1) {
+      return bad("has an invalid IPv6 address in brackets");
+    }
+  } else if (host.find(':') != std::string_view::npos) {
+    return bad("has an IPv6 address without brackets (write [::1]:port)");
+  } else if (!IsHostName(host)) {
+    return bad("has no valid host name or IPv4 address");
+  }
+  uint32_t port = 0;
+  const auto [end, error] = std::from_chars(
+      port_text.data(), port_text.data() + port_text.size(), port);
+  if (port_text.empty() || error != std::errc{} ||
+      end != port_text.data() + port_text.size() || port < 1 || port > 65535) {
+    return bad("has a port that is not a number in 1..65535");
+  }
+  result.host = std::string(host);
+  result.port = static_cast<uint16_t>(port);
+  return result;
+}
+
+bool IsIpAddress(std::string_view text) {
+  const std::string copy(text);
+  in_addr v4{};
+  in6_addr v6{};
+  return inet_pton(AF_INET, copy.c_str(), &v4) == 1 ||
+         inet_pton(AF_INET6, copy.c_str(), &v6) == 1;
+}
+
+absl::Status ValidateHerdConfig(const v1::HerdConfig& config) {
+  if (absl::Status status = ValidateServers(config); !status.ok()) {
+    return status;
+  }
+  return ValidateLinks(config);
+}
+
+absl::StatusOr<v1::HerdConfig> LoadHerdConfig(const std::string& path) {
+  std::ifstream file(path);
+  if (!file) {
+    return absl::NotFoundError(
+        absl::StrCat("cannot open herd file '", path, "'"));
+  }
+  std::stringstream text;
+  text << file.rdbuf();
+  v1::HerdConfig config;
+  google::protobuf::TextFormat::Parser parser;
+  CollectingErrors errors;
+  parser.RecordErrorsTo(&errors);
+  if (!parser.ParseFromString(text.str(), &config)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("herd file '", path, "': ", errors.Text()));
+  }
+  if (absl::Status status = ValidateHerdConfig(config); !status.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("herd file '", path, "': ", status.message()));
+  }
+  return config;
+}
+
+absl::StatusOr<const v1::ServerConfig*> FindServer(const v1::HerdConfig& config,
+                                                   std::string_view name) {
+  std::vector<std::string> known;
+  for (const v1::ServerConfig& server : config.servers()) {
+    if (server.name() == name) return &server;
+    known.push_back(server.name());
+  }
+  return absl::NotFoundError(
+      absl::StrCat("no server named '", std::string(name),
+                   "' in the herd (known: ", absl::StrJoin(known, ", "), ")"));
+}
+
+std::vector<std::string> LinkedPeers(const v1::HerdConfig& config,
+                                     std::string_view name) {
+  std::vector<std::string> peers;
+  for (const v1::Link& link : config.links()) {
+    if (link.a() == name) peers.push_back(link.b());
+    if (link.b() == name) peers.push_back(link.a());
+  }
+  return peers;
+}
+
+v1::GatewayLimits EffectiveGatewayLimits(const v1::HerdConfig& config) {
+  v1::GatewayLimits limits = config.gateway_limits();
+  const auto or_default = [](uint32_t value, uint32_t fallback) {
+    return value != 0 ? value : fallback;
+  };
+  limits.set_max_line_bytes(
+      or_default(limits.max_line_bytes(), kDefaultMaxLineBytes));
+  limits.set_max_connections(
+      or_default(limits.max_connections(), kDefaultMaxConnections));
+  limits.set_max_pending_output_bytes(or_default(
+      limits.max_pending_output_bytes(), kDefaultMaxPendingOutputBytes));
+  limits.set_idle_timeout_seconds(
+      or_default(limits.idle_timeout_seconds(), kDefaultIdleTimeoutSeconds));
+  limits.set_max_pipelined_requests(or_default(limits.max_pipelined_requests(),
+                                               kDefaultMaxPipelinedRequests));
+  // hardware_concurrency() may say 0 when it cannot tell.
+  limits.set_threads(or_default(
+      limits.threads(), std::max(1u, std::thread::hardware_concurrency())));
+  return limits;
+}
+
+}  // namespace herd

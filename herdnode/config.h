@@ -1,0 +1,50 @@
+// The herd file: loading it (protobuf text format) and checking that it
+// describes a herd that can run. Every error names the problem.
+#ifndef HERD_HERDNODE_CONFIG_H_
+#define HERD_HERDNODE_CONFIG_H_
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "herd/v1/config.pb.h"
+
+namespace herd {
+
+// Reads and validates the herd file at path. Parse errors carry the file's
+// line:column.
+absl::StatusOr<v1::HerdConfig> LoadHerdConfig(const std::string& path);
+
+// Checks a herd built in memory: at least one server; unique names without
+// whitespace; valid, distinct host:port addresses; links between existing,
+// distinct servers, each at most once; trusted peers given as IP addresses.
+absl::Status ValidateHerdConfig(const v1::HerdConfig& config);
+
+struct HostPort {
+  std::string host;  // without the brackets of an IPv6 literal
+  uint16_t port = 0;
+};
+
+// Parses "host:port" or "[v6]:port" with port 1..65535.
+absl::StatusOr<HostPort> ParseHostPort(std::string_view address);
+
+// True if text is an IPv4 or IPv6 address (no brackets, no port).
+bool IsIpAddress(std::string_view text);
+
+// The server called name; the error lists the names the herd does have.
+absl::StatusOr<const v1::ServerConfig*> FindServer(const v1::HerdConfig& config,
+                                                   std::string_view name);
+
+// Names of the servers linked to name, in the order of the herd file.
+std::vector<std::string> LinkedPeers(const v1::HerdConfig& config,
+                                     std::string_view name);
+
+// The gateway limits with every zero field replaced by its default.
+v1::GatewayLimits EffectiveGatewayLimits(const v1::HerdConfig& config);
+
+}  // namespace herd
+
+#endif  // HERD_HERDNODE_CONFIG_H_

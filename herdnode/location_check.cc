@@ -1,0 +1,75 @@
+#include "herdnode/location_check.h"
+
+#include <algorithm>
+#include <cctype>
+#include <compare>
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "herdnode/location_text.h"
+
+namespace herd {
+namespace {
+
+bool HasWhitespaceOrControl(std::string_view text) {
+  return std::any_of(text.begin(), text.end(), [](char c) {
+    const auto u = static_cast<unsigned char>(c);
+    return std::isspace(u) != 0 || std::iscntrl(u) != 0;
+  });
+}
+
+}  // namespace
+
+absl::Status CheckClientId(std::string_view client_id) {
+  if (client_id.empty()) {
+    return absl::InvalidArgumentError("client ID is empty");
+  }
+  if (HasWhitespaceOrControl(client_id)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "client ID '", std::string(client_id), "' contains whitespace"));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CheckInstant(const v1::Instant& instant, std::string_view what) {
+  if (instant.nanos() < 0 || instant.nanos() > 999'999'999) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(std::string(what), " has nanos ", instant.nanos(),
+                     " outside [0, 999999999]"));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CheckPeerLocation(const v1::Location& location) {
+  if (absl::Status status = CheckClientId(location.client_id()); !status.ok()) {
+    return status;
+  }
+  absl::StatusOr<Coordinates> coordinates =
+      ParseCoordinates(location.coordinates_text());
+  if (!coordinates.ok()) return coordinates.status();
+  // Both sides parse the same text with the same code, so the doubles must
+  // be identical; anything else is a sender bug or tampering.
+  if (coordinates->latitude != location.latitude() ||
+      coordinates->longitude != location.longitude()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "latitude/longitude of client ", location.client_id(),
+        " do not match coordinates '", location.coordinates_text(), "'"));
+  }
+  absl::StatusOr<v1::Instant> client_time =
+      ParseClientTime(location.client_time_text());
+  if (!client_time.ok()) return client_time.status();
+  if (std::is_neq(CompareInstants(*client_time, location.client_time()))) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "client_time of client ", location.client_id(),
+        " does not match time stamp '", location.client_time_text(), "'"));
+  }
+  if (location.origin_server().empty() ||
+      HasWhitespaceOrControl(location.origin_server())) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "origin_server '", location.origin_server(), "' of client ",
+        location.client_id(), " is empty or contains whitespace"));
+  }
+  return CheckInstant(location.server_time(), "server_time");
+}
+
+}  // namespace herd

@@ -1,0 +1,120 @@
+// herdnode --config FILE --name NAME [--log_dir DIR]: one herd server, its
+// node (gRPC) and its text gateway, until SIGINT or SIGTERM.
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <iostream>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
+#include "gateway/gateway_server.h"
+#include "herdnode/config.h"
+#include "herdnode/node.h"
+#include "herdnode/server_log.h"
+#include "herdnode/status_text.h"
+
+ABSL_FLAG(std::string, config, "", "the herd file (protobuf text format)");
+ABSL_FLAG(std::string, name, "", "which server of the herd this is");
+ABSL_FLAG(std::string, log_dir, "",
+          "directory for NAME.log (overrides the herd file's log_directory)");
+
+namespace {
+
+constexpr int kExitRuntime = 1;
+constexpr int kExitUsage = 2;
+
+int Fail(int code, std::string_view message) {
+  std::cerr << "herdnode: " << message << "\n";
+  return code;
+}
+
+int Run(int argc, char** argv) {
+  absl::SetProgramUsageMessage(
+      "herdnode --config HERD_FILE --name SERVER [--log_dir DIR]");
+  const std::vector<char*> positional = absl::ParseCommandLine(argc, argv);
+  if (positional.size() > 1) {
+    return Fail(kExitUsage,
+                std::string("unexpected argument '") + positional[1] + "'");
+  }
+  const std::string config_path = absl::GetFlag(FLAGS_config);
+  const std::string name = absl::GetFlag(FLAGS_name);
+  if (config_path.empty()) return Fail(kExitUsage, "--config is required");
+  if (name.empty()) return Fail(kExitUsage, "--name is required");
+
+  absl::StatusOr<herd::v1::HerdConfig> config =
+      herd::LoadHerdConfig(config_path);
+  if (!config.ok()) {
+    return Fail(kExitUsage, herd::StatusMessage(config.status()));
+  }
+  absl::StatusOr<const herd::v1::ServerConfig*> self =
+      herd::FindServer(*config, name);
+  if (!self.ok()) return Fail(kExitUsage, herd::StatusMessage(self.status()));
+  const herd::v1::ServerConfig server = **self;
+
+  std::string log_dir = absl::GetFlag(FLAGS_log_dir);
+  if (log_dir.empty()) log_dir = config->log_directory();
+  if (log_dir.empty()) log_dir = "logs";
+
+  // Block the stop signals before any thread exists, so every thread
+  // inherits the mask and only sigwait() below receives them.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+
+  absl::StatusOr<std::shared_ptr<spdlog::logger>> log =
+      herd::OpenServerLog(log_dir, name);
+  if (!log.ok()) return Fail(kExitRuntime, herd::StatusMessage(log.status()));
+  (*log)->info("herdnode {} starting: gateway {}, grpc {}", name,
+               server.gateway_address(), server.grpc_address());
+
+  herd::NodeOptions node_options;
+  node_options.config = *config;
+  node_options.server_name = name;
+  node_options.log = *log;
+  absl::StatusOr<std::unique_ptr<herd::Node>> node =
+      herd::Node::Start(std::move(node_options));
+  if (!node.ok()) {
+    (*log)->error("node failed to start: {}",
+                  herd::StatusMessage(node.status()));
+    (*log)->flush();
+    return Fail(kExitRuntime, herd::StatusMessage(node.status()));
+  }
+
+  herd::gateway::GatewayOptions gateway_options;
+  gateway_options.server_name = name;
+  gateway_options.listen_address = server.gateway_address();
+  gateway_options.trusted_peer_addresses.assign(
+      server.trusted_peer_addresses().begin(),
+      server.trusted_peer_addresses().end());
+  gateway_options.limits = herd::EffectiveGatewayLimits(*config);
+  herd::gateway::GatewayServer gateway(std::move(gateway_options),
+                                       (*node)->InProcessChannel(), *log);
+  if (absl::Status started = gateway.Start(); !started.ok()) {
+    (*log)->error("gateway failed to start: {}", herd::StatusMessage(started));
+    (*node)->Stop();
+    (*log)->flush();
+    return Fail(kExitRuntime, herd::StatusMessage(started));
+  }
+  std::cout << "herdnode " << name << ": gateway " << server.gateway_address()
+            << ", grpc " << server.grpc_address() << std::endl;
+
+  int signal_number = 0;
+  sigwait(&stop_signals, &signal_number);
+  (*log)->info("herdnode {} stopping on signal {}", name, signal_number);
+  gateway.Stop();
+  (*node)->Stop();
+  (*log)->info("herdnode {} stopped", name);
+  (*log)->flush();
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) { return Run(argc, argv); }

@@ -1,0 +1,70 @@
+// One herd server's node: its store, flooding, links to its peers and the
+// gRPC server (with reflection and health) that serves HerdNode.
+#ifndef HERD_HERDNODE_NODE_H_
+#define HERD_HERDNODE_NODE_H_
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "grpcpp/channel.h"
+#include "grpcpp/server.h"
+#include "herd/v1/config.pb.h"
+#include "herdnode/flooding.h"
+#include "herdnode/location_store.h"
+#include "herdnode/node_service.h"
+#include "herdnode/peer_link.h"
+#include "herdnode/places_provider.h"
+#include "spdlog/logger.h"
+
+namespace herd {
+
+struct NodeOptions {
+  v1::HerdConfig config;    // validated by Node::Start
+  std::string server_name;  // which server of config this node is
+  std::shared_ptr<spdlog::logger> log;
+  // Where FindNearbyPlaces asks; null: it answers UNIMPLEMENTED.
+  std::unique_ptr<PlacesProvider> places;
+  // Timings of every link (peer name and address are filled in per link).
+  PeerLinkOptions link_template;
+  // How long Stop() lets calls in progress finish before cancelling them.
+  absl::Duration shutdown_grace = absl::Seconds(2);
+};
+
+class Node {
+ public:
+  // Validates the config, binds the server's grpc_address and starts
+  // serving and linking. A port in use is an error naming the address.
+  static absl::StatusOr<std::unique_ptr<Node>> Start(NodeOptions options);
+  ~Node();  // Stops.
+
+  Node(const Node&) = delete;
+  Node& operator=(const Node&) = delete;
+
+  // A channel to this node's own service that never leaves the process; the
+  // gateway uses it (and only it may relay text AT lines).
+  std::shared_ptr<grpc::Channel> InProcessChannel() { return in_process_; }
+  const std::string& epoch() const { return epoch_; }
+  // Shuts the server down (grace period, then cancel), then the links.
+  // Idempotent.
+  void Stop();
+
+ private:
+  explicit Node(NodeOptions options);
+
+  NodeOptions options_;
+  std::string epoch_;
+  LocationStore store_;
+  Flooder flooder_{store_};
+  std::vector<std::unique_ptr<PeerLink>> links_;
+  std::unique_ptr<NodeService> service_;
+  std::unique_ptr<grpc::Server> server_;
+  std::shared_ptr<grpc::Channel> in_process_;
+  bool stopped_ = false;
+};
+
+}  // namespace herd
+
+#endif  // HERD_HERDNODE_NODE_H_

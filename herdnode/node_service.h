@@ -1,0 +1,77 @@
+// The HerdNode gRPC service (callback API): inter-node updates and catch-up,
+// the client-facing calls the gateway translates text into, and status.
+#ifndef HERD_HERDNODE_NODE_SERVICE_H_
+#define HERD_HERDNODE_NODE_SERVICE_H_
+
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "herd/v1/herd.grpc.pb.h"
+#include "herdnode/flooding.h"
+#include "herdnode/location_store.h"
+#include "herdnode/peer_link.h"
+#include "herdnode/places_provider.h"
+#include "spdlog/logger.h"
+
+namespace herd {
+
+// A random 128-bit incarnation id in hex: a restarted node gets a new one,
+// which tells pullers to page it from the beginning.
+std::string NewEpoch();
+
+struct NodeServiceDeps {
+  std::string self_name;
+  std::string epoch;
+  // Calls carrying this token came through the node's in-process channel
+  // (see local_caller.h) and may relay text AT lines.
+  std::string local_token;
+  LocationStore* store = nullptr;
+  Flooder* flooder = nullptr;
+  std::vector<PeerLink*> links;      // one per linked peer
+  PlacesProvider* places = nullptr;  // may be null: WHATSAT unimplemented
+  std::shared_ptr<spdlog::logger> log;
+};
+
+class NodeService final : public v1::HerdNode::CallbackService {
+ public:
+  explicit NodeService(NodeServiceDeps deps);
+
+  grpc::ServerUnaryReactor* PropagateLocation(
+      grpc::CallbackServerContext* context,
+      const v1::PropagateLocationRequest* request,
+      v1::PropagateLocationResponse* response) override;
+  grpc::ServerUnaryReactor* Sync(grpc::CallbackServerContext* context,
+                                 const v1::SyncRequest* request,
+                                 v1::SyncResponse* response) override;
+  grpc::ServerUnaryReactor* ReportLocation(
+      grpc::CallbackServerContext* context,
+      const v1::ReportLocationRequest* request,
+      v1::ReportLocationResponse* response) override;
+  grpc::ServerUnaryReactor* GetLocation(
+      grpc::CallbackServerContext* context,
+      const v1::GetLocationRequest* request,
+      v1::GetLocationResponse* response) override;
+  grpc::ServerUnaryReactor* FindNearbyPlaces(
+      grpc::CallbackServerContext* context,
+      const v1::FindNearbyPlacesRequest* request,
+      v1::FindNearbyPlacesResponse* response) override;
+  grpc::ServerUnaryReactor* GetStatus(grpc::CallbackServerContext* context,
+                                      const v1::GetStatusRequest* request,
+                                      v1::GetStatusResponse* response) override;
+
+ private:
+  // The link to a peer by name, or null if that server is not linked here.
+  PeerLink* LinkTo(std::string_view name) const;
+  // PERMISSION_DENIED naming a server that is not one of our peers.
+  grpc::Status NotLinked(const std::string& from) const;
+
+  const NodeServiceDeps deps_;
+  absl::flat_hash_map<std::string, PeerLink*> links_by_name_;
+};
+
+}  // namespace herd
+
+#endif  // HERD_HERDNODE_NODE_SERVICE_H_

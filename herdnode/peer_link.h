@@ -1,0 +1,126 @@
+// One linked peer: a long-lived gRPC channel, live updates while the link is
+// up, and catch-up (paged Sync pulls) whenever it comes (back) up. See
+// docs/ARCHITECTURE.md, "Links and catch-up".
+#ifndef HERD_HERDNODE_PEER_LINK_H_
+#define HERD_HERDNODE_PEER_LINK_H_
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <thread>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
+#include "absl/random/random.h"
+#include "absl/status/status.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "grpcpp/channel.h"
+#include "grpcpp/client_context.h"
+#include "herd/v1/herd.grpc.pb.h"
+#include "herdnode/flooding.h"
+#include "spdlog/logger.h"
+
+namespace herd {
+
+enum class LinkState { kDown, kSyncing, kUp };
+
+std::string_view LinkStateName(LinkState state);
+
+struct PeerLinkOptions {
+  std::string self_name;     // this node, sent as from_server
+  std::string peer_name;     // the linked peer
+  std::string peer_address;  // its grpc_address
+  absl::Duration call_deadline = absl::Seconds(2);
+  absl::Duration sync_deadline = absl::Seconds(5);
+  uint32_t sync_page_entries = 1000;
+  // Live PropagateLocation calls at once; beyond this, updates wait in a
+  // per-client map that keeps only each client's newest.
+  size_t max_in_flight = 256;
+  absl::Duration initial_backoff = absl::Milliseconds(100);
+  absl::Duration max_backoff = absl::Seconds(5);
+};
+
+class PeerLink final : public PeerSink {
+ public:
+  // flooder receives every entry pulled from the peer; it must outlive this.
+  PeerLink(PeerLinkOptions options, Flooder& flooder,
+           std::shared_ptr<spdlog::logger> log);
+  ~PeerLink() override;  // Stops.
+
+  PeerLink(const PeerLink&) = delete;
+  PeerLink& operator=(const PeerLink&) = delete;
+
+  // Starts the catch-up worker; the link begins DOWN and tries at once.
+  void Start();
+  // Cancels calls in flight, joins the worker. Idempotent. Send() drops
+  // from then on.
+  void Stop();
+
+  std::string_view name() const override { return options_.peer_name; }
+  // Queues a live update while SYNCING or UP; drops it while DOWN (the next
+  // catch-up recovers it).
+  void Send(const v1::Location& location) override;
+
+  // The peer asked (Sync with sync_back) to be pulled from: catch up now,
+  // without asking it to pull back -- unless this link is DOWN and so has
+  // dropped updates the peer must pull.
+  void RequestCatchUp();
+  // The service got a PropagateLocation from this peer.
+  void CountReceived();
+
+  LinkState state() const;
+  v1::PeerStatus Status() const;
+
+ private:
+  struct LiveCall;
+
+  void WorkerLoop(const std::stop_token& stop);
+  // Pulls Sync pages until the peer says there are no more.
+  absl::Status CatchUp(bool sync_back);
+  void StartCall(const v1::Location& location);
+  void OnCallDone(const std::shared_ptr<LiveCall>& call,
+                  const grpc::Status& status);
+  void SetStateLocked(LinkState state) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void MarkDownLocked(std::string_view reason)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
+  const PeerLinkOptions options_;
+  Flooder& flooder_;
+  const std::shared_ptr<spdlog::logger> log_;
+  const std::shared_ptr<grpc::Channel> channel_;
+  const std::unique_ptr<v1::HerdNode::Stub> stub_;
+
+  mutable absl::Mutex mu_;
+  LinkState state_ ABSL_GUARDED_BY(mu_) = LinkState::kDown;
+  bool started_ ABSL_GUARDED_BY(mu_) = false;
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  // Set by anything the worker must react to; the worker clears it.
+  bool worker_kick_ ABSL_GUARDED_BY(mu_) = false;
+  bool catch_up_requested_ ABSL_GUARDED_BY(mu_) = false;
+  absl::Time next_attempt_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
+  absl::Duration backoff_ ABSL_GUARDED_BY(mu_);
+  absl::BitGen jitter_ ABSL_GUARDED_BY(mu_);
+  size_t in_flight_ ABSL_GUARDED_BY(mu_) = 0;
+  absl::flat_hash_set<grpc::ClientContext*> live_contexts_ ABSL_GUARDED_BY(mu_);
+  grpc::ClientContext* sync_context_ ABSL_GUARDED_BY(mu_) = nullptr;
+  // Updates waiting for a free call slot: newest per client only.
+  absl::flat_hash_map<std::string, v1::Location> pending_ ABSL_GUARDED_BY(mu_);
+  uint64_t updates_sent_ ABSL_GUARDED_BY(mu_) = 0;
+  uint64_t updates_received_ ABSL_GUARDED_BY(mu_) = 0;
+  uint64_t sync_entries_received_ ABSL_GUARDED_BY(mu_) = 0;
+  uint64_t reconnects_ ABSL_GUARDED_BY(mu_) = 0;
+
+  // Only the worker touches these: the peer incarnation we have pulled from
+  // and the highest of its sequence numbers we have seen.
+  std::string peer_epoch_;
+  uint64_t peer_after_seq_ = 0;
+
+  std::jthread worker_;
+};
+
+}  // namespace herd
+
+#endif  // HERD_HERDNODE_PEER_LINK_H_

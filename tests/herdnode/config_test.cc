@@ -1,0 +1,225 @@
+// The herd file: the shipped one loads; every validation rule has an error
+// that names the problem.
+#include "herdnode/config.h"
+
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+#include "gmock/gmock.h"
+#include "google/protobuf/text_format.h"
+#include "gtest/gtest.h"
+#include "herdnode/status_text.h"
+
+namespace herd {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+
+v1::HerdConfig Parse(const std::string& text) {
+  v1::HerdConfig config;
+  EXPECT_TRUE(google::protobuf::TextFormat::ParseFromString(text, &config))
+      << text;
+  return config;
+}
+
+// Two servers, one link: valid, and the base every broken case starts from.
+constexpr char kTwoServers[] = R"pb(
+  servers {
+    name: "A"
+    gateway_address: "127.0.0.1:1001"
+    grpc_address: "127.0.0.1:2001"
+  }
+  servers {
+    name: "B"
+    gateway_address: "127.0.0.1:1002"
+    grpc_address: "127.0.0.1:2002"
+  }
+  links { a: "A" b: "B" }
+)pb";
+
+std::string ValidationError(const v1::HerdConfig& config) {
+  absl::Status status = ValidateHerdConfig(config);
+  EXPECT_FALSE(status.ok());
+  EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
+  return StatusMessage(status);
+}
+
+TEST(LoadHerdConfigTest, ShippedFileLoads) {
+  absl::StatusOr<v1::HerdConfig> config = LoadHerdConfig(HERD_SHIPPED_CONFIG);
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_EQ(config->servers_size(), 5);
+  EXPECT_EQ(config->links_size(), 5);
+  EXPECT_THAT(LinkedPeers(*config, "Parker"),
+              ElementsAre("Alford", "Bolden", "Hamilton"));
+  EXPECT_THAT(LinkedPeers(*config, "Hamilton"), ElementsAre("Parker"));
+}
+
+class TempFile {
+ public:
+  explicit TempFile(const std::string& text)
+      : path_(
+            std::filesystem::temp_directory_path() /
+            ("herd_config_test_" + std::to_string(::getpid()) + ".textproto")) {
+    std::ofstream(path_) << text;
+  }
+  ~TempFile() { std::filesystem::remove(path_); }
+  std::string path() const { return path_.string(); }
+
+ private:
+  std::filesystem::path path_;
+};
+
+TEST(LoadHerdConfigTest, ParseErrorNamesLineAndColumn) {
+  TempFile file("servers { name: \"A\" }\nservers { nmae: \"B\" }\n");
+  absl::StatusOr<v1::HerdConfig> config = LoadHerdConfig(file.path());
+  ASSERT_FALSE(config.ok());
+  EXPECT_THAT(StatusMessage(config.status()), HasSubstr("2:"));
+  EXPECT_THAT(StatusMessage(config.status()), HasSubstr("nmae"));
+}
+
+TEST(LoadHerdConfigTest, ValidationErrorNamesFile) {
+  TempFile file("links { a: \"A\" b: \"B\" }\n");
+  absl::StatusOr<v1::HerdConfig> config = LoadHerdConfig(file.path());
+  ASSERT_FALSE(config.ok());
+  EXPECT_THAT(StatusMessage(config.status()), HasSubstr(file.path()));
+  EXPECT_THAT(StatusMessage(config.status()), HasSubstr("no servers"));
+}
+
+TEST(LoadHerdConfigTest, MissingFileIsNamed) {
+  absl::StatusOr<v1::HerdConfig> config =
+      LoadHerdConfig("/nonexistent/herd.textproto");
+  ASSERT_FALSE(config.ok());
+  EXPECT_THAT(StatusMessage(config.status()),
+              HasSubstr("/nonexistent/herd.textproto"));
+}
+
+TEST(ValidateHerdConfigTest, BaseIsValid) {
+  EXPECT_TRUE(ValidateHerdConfig(Parse(kTwoServers)).ok());
+}
+
+TEST(ValidateHerdConfigTest, NoServers) {
+  EXPECT_THAT(ValidationError(v1::HerdConfig()), HasSubstr("no servers"));
+}
+
+TEST(ValidateHerdConfigTest, EmptyName) {
+  v1::HerdConfig config = Parse(kTwoServers);
+  config.mutable_servers(1)->clear_name();
+  EXPECT_THAT(ValidationError(config), HasSubstr("server #2 has no name"));
+}
+
+TEST(ValidateHerdConfigTest, NameWithWhitespace) {
+  v1::HerdConfig config = Parse(kTwoServers);
+  config.mutable_servers(0)->set_name("Al ford");
+  EXPECT_THAT(ValidationError(config),
+              HasSubstr("'Al ford' contains whitespace"));
+}
+
+TEST(ValidateHerdConfigTest, DuplicateName) {
+  v1::HerdConfig config = Parse(kTwoServers);
+  config.mutable_servers(1)->set_name("A");
+  EXPECT_THAT(ValidationError(config), HasSubstr("'A' is used twice"));
+}
+
+TEST(ValidateHerdConfigTest, BadAddresses) {
+  const struct {
+    const char* address;
+    const char* complaint;
+  } cases[] = {
+      {"127.0.0.1", "not host:port"},     {"127.0.0.1:0", "1..65535"},
+      {"127.0.0.1:65536", "1..65535"},    {"127.0.0.1:http", "1..65535"},
+      {"127.0.0.1:", "1..65535"},         {":2001", "host name"},
+      {"::1:2001", "without brackets"},   {"[::1:2001", "unclosed"},
+      {"[nothing]:2001", "invalid IPv6"}, {"bad host:2001", "host name"},
+  };
+  for (const auto& c : cases) {
+    v1::HerdConfig config = Parse(kTwoServers);
+    config.mutable_servers(1)->set_grpc_address(c.address);
+    const std::string error = ValidationError(config);
+    EXPECT_THAT(error, HasSubstr("server B's grpc_address")) << c.address;
+    EXPECT_THAT(error, HasSubstr(c.complaint)) << c.address;
+  }
+}
+
+TEST(ValidateHerdConfigTest, GoodAddresses) {
+  for (const char* address : {"[::1]:2002", "localhost:65535", "10.0.0.1:1",
+                              "node-1.example.com:443"}) {
+    v1::HerdConfig config = Parse(kTwoServers);
+    config.mutable_servers(1)->set_grpc_address(address);
+    EXPECT_TRUE(ValidateHerdConfig(config).ok()) << address;
+  }
+  absl::StatusOr<HostPort> v6 = ParseHostPort("[::1]:2002");
+  ASSERT_TRUE(v6.ok());
+  EXPECT_EQ(v6->host, "::1");
+  EXPECT_EQ(v6->port, 2002);
+}
+
+TEST(ValidateHerdConfigTest, SharedAddress) {
+  v1::HerdConfig config = Parse(kTwoServers);
+  config.mutable_servers(1)->set_gateway_address("127.0.0.1:2001");
+  EXPECT_THAT(ValidationError(config),
+              HasSubstr("server B's gateway_address '127.0.0.1:2001' is "
+                        "already server A's grpc_address"));
+}
+
+TEST(ValidateHerdConfigTest, LinkToUnknownServer) {
+  v1::HerdConfig config = Parse(kTwoServers);
+  config.mutable_links(0)->set_b("C");
+  EXPECT_THAT(ValidationError(config), HasSubstr("unknown server 'C'"));
+}
+
+TEST(ValidateHerdConfigTest, SelfLink) {
+  v1::HerdConfig config = Parse(kTwoServers);
+  config.mutable_links(0)->set_b("A");
+  EXPECT_THAT(ValidationError(config), HasSubstr("links a server to itself"));
+}
+
+TEST(ValidateHerdConfigTest, DuplicateLinkInEitherDirection) {
+  v1::HerdConfig config = Parse(kTwoServers);
+  v1::Link* reverse = config.add_links();
+  reverse->set_a("B");
+  reverse->set_b("A");
+  EXPECT_THAT(ValidationError(config),
+              HasSubstr("B-A is listed more than once"));
+}
+
+TEST(ValidateHerdConfigTest, TrustedPeersMustBeIps) {
+  v1::HerdConfig config = Parse(kTwoServers);
+  config.mutable_servers(0)->add_trusted_peer_addresses("127.0.0.1");
+  config.mutable_servers(0)->add_trusted_peer_addresses("::1");
+  EXPECT_TRUE(ValidateHerdConfig(config).ok());
+  config.mutable_servers(0)->add_trusted_peer_addresses("localhost");
+  EXPECT_THAT(
+      ValidationError(config),
+      HasSubstr("trusted peer address 'localhost' is not an IPv4 or IPv6"));
+}
+
+TEST(FindServerTest, ListsKnownNamesWhenAbsent) {
+  v1::HerdConfig config = Parse(kTwoServers);
+  absl::StatusOr<const v1::ServerConfig*> found = FindServer(config, "B");
+  ASSERT_TRUE(found.ok());
+  EXPECT_EQ((*found)->grpc_address(), "127.0.0.1:2002");
+  found = FindServer(config, "Zed");
+  ASSERT_FALSE(found.ok());
+  EXPECT_EQ(found.status().code(), absl::StatusCode::kNotFound);
+  EXPECT_THAT(StatusMessage(found.status()),
+              HasSubstr("'Zed' in the herd (known: A, B)"));
+}
+
+TEST(EffectiveGatewayLimitsTest, ZeroMeansDefault) {
+  v1::HerdConfig config = Parse(kTwoServers);
+  config.mutable_gateway_limits()->set_max_line_bytes(100);
+  const v1::GatewayLimits limits = EffectiveGatewayLimits(config);
+  EXPECT_EQ(limits.max_line_bytes(), 100u);
+  EXPECT_EQ(limits.max_connections(), 10000u);
+  EXPECT_EQ(limits.max_pending_output_bytes(), 1u << 20);
+  EXPECT_EQ(limits.idle_timeout_seconds(), 300u);
+  EXPECT_EQ(limits.max_pipelined_requests(), 64u);
+  EXPECT_GE(limits.threads(), 1u);
+}
+
+}  // namespace
+}  // namespace herd

@@ -1,0 +1,91 @@
+// The flooding decision with mock peers: accepted updates go to every peer
+// but the sender, stale and duplicate ones go nowhere.
+#include "herdnode/flooding.h"
+
+#include <string>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "test_location.h"
+
+namespace herd {
+namespace {
+
+using ::herd::testing::MakeLocation;
+using ::testing::_;
+using ::testing::Property;
+
+class MockPeerSink : public PeerSink {
+ public:
+  explicit MockPeerSink(std::string peer_name) : name_(std::move(peer_name)) {}
+  std::string_view name() const override { return name_; }
+  MOCK_METHOD(void, Send, (const v1::Location& location), (override));
+
+ private:
+  std::string name_;
+};
+
+class FloodingTest : public ::testing::Test {
+ protected:
+  FloodingTest() : flooder_(store_) {
+    flooder_.SetPeers({&alford_, &bolden_, &powell_});
+  }
+
+  LocationStore store_;
+  Flooder flooder_;
+  MockPeerSink alford_{"Alford"};
+  MockPeerSink bolden_{"Bolden"};
+  MockPeerSink powell_{"Powell"};
+};
+
+TEST_F(FloodingTest, LocalReportGoesToEveryPeer) {
+  const auto is_kiwi = Property(&v1::Location::client_id, "kiwi");
+  EXPECT_CALL(alford_, Send(is_kiwi));
+  EXPECT_CALL(bolden_, Send(is_kiwi));
+  EXPECT_CALL(powell_, Send(is_kiwi));
+  EXPECT_EQ(flooder_.Flood(MakeLocation("kiwi", "10"), ""),
+            v1::UPDATE_OUTCOME_ACCEPTED);
+}
+
+TEST_F(FloodingTest, AcceptedUpdateGoesToAllButSender) {
+  EXPECT_CALL(alford_, Send(_));
+  EXPECT_CALL(bolden_, Send(_)).Times(0);
+  EXPECT_CALL(powell_, Send(_));
+  EXPECT_EQ(flooder_.Flood(MakeLocation("kiwi", "10"), "Bolden"),
+            v1::UPDATE_OUTCOME_ACCEPTED);
+  EXPECT_TRUE(store_.Get("kiwi").has_value());
+}
+
+TEST_F(FloodingTest, StaleAndDuplicateGoNowhere) {
+  ASSERT_EQ(store_.Offer(MakeLocation("kiwi", "10")),
+            v1::UPDATE_OUTCOME_ACCEPTED);
+  EXPECT_CALL(alford_, Send(_)).Times(0);
+  EXPECT_CALL(bolden_, Send(_)).Times(0);
+  EXPECT_CALL(powell_, Send(_)).Times(0);
+  EXPECT_EQ(flooder_.Flood(MakeLocation("kiwi", "9.999999999"), "Alford"),
+            v1::UPDATE_OUTCOME_STALE);
+  EXPECT_EQ(flooder_.Flood(MakeLocation("kiwi", "10"), ""),
+            v1::UPDATE_OUTCOME_DUPLICATE);
+  const FloodCounters counters = flooder_.counters();
+  EXPECT_EQ(counters.received, 2u);
+  EXPECT_EQ(counters.accepted, 0u);
+  EXPECT_EQ(counters.stale, 1u);
+  EXPECT_EQ(counters.duplicate, 1u);
+}
+
+TEST_F(FloodingTest, CountersCountEachOutcome) {
+  EXPECT_CALL(alford_, Send(_)).Times(2);
+  EXPECT_CALL(bolden_, Send(_)).Times(2);
+  EXPECT_CALL(powell_, Send(_)).Times(1);
+  flooder_.Flood(MakeLocation("kiwi", "1"), "");
+  flooder_.Flood(MakeLocation("kiwi", "2"), "Powell");
+  flooder_.Flood(MakeLocation("kiwi", "2"), "Alford");
+  const FloodCounters counters = flooder_.counters();
+  EXPECT_EQ(counters.received, 3u);
+  EXPECT_EQ(counters.accepted, 2u);
+  EXPECT_EQ(counters.duplicate, 1u);
+  EXPECT_EQ(counters.stale, 0u);
+}
+
+}  // namespace
+}  // namespace herd

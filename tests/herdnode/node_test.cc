@@ -1,0 +1,483 @@
+// Real Nodes on loopback: flooding across a chain, catch-up of nodes that
+// start late or restart, and every answer of the HerdNode service.
+#include "herdnode/node.h"
+
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cmath>
+#include <future>
+#include <limits>
+#include <thread>
+
+#include "gmock/gmock.h"
+#include "grpcpp/create_channel.h"
+#include "grpcpp/generic/generic_stub.h"
+#include "grpcpp/security/credentials.h"
+#include "gtest/gtest.h"
+#include "herdnode/status_text.h"
+#include "test_herd.h"
+#include "test_location.h"
+
+namespace herd {
+namespace {
+
+using ::herd::testing::MakeLocation;
+using ::herd::testing::PollUntil;
+using ::herd::testing::TestHerd;
+using ::testing::HasSubstr;
+
+constexpr char kKiwi[] = "kiwi.cs.ucla.edu";
+constexpr char kCoordinates[] = "+34.068930-118.445127";
+
+std::unique_ptr<grpc::ClientContext> Context() {
+  auto context = std::make_unique<grpc::ClientContext>();
+  context->set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(5)));
+  return context;
+}
+
+v1::GetStatusResponse Status(v1::HerdNode::Stub& stub) {
+  v1::GetStatusResponse response;
+  EXPECT_TRUE(stub.GetStatus(Context().get(), {}, &response).ok());
+  return response;
+}
+
+const v1::PeerStatus* PeerOf(const v1::GetStatusResponse& status,
+                             const std::string& peer) {
+  for (const v1::PeerStatus& p : status.peers()) {
+    if (p.name() == peer) return &p;
+  }
+  return nullptr;
+}
+
+TEST(NodeHerdTest, UpdateAtAReachesCThroughB) {
+  TestHerd herd({"A", "B", "C"}, {{"A", "B"}, {"B", "C"}});
+  for (const char* name : {"A", "B", "C"}) ASSERT_TRUE(herd.Start(name).ok());
+  ASSERT_TRUE(
+      herd.Report("A", kKiwi, kCoordinates, "1621464827.959498503").ok());
+  ASSERT_TRUE(herd.WaitForLocation("C", kKiwi, "1621464827.959498503"));
+
+  v1::GetLocationResponse got;
+  v1::GetLocationRequest request;
+  request.set_client_id(kKiwi);
+  ASSERT_TRUE(herd.Stub("C")->GetLocation(Context().get(), request, &got).ok());
+  EXPECT_EQ(got.location().origin_server(), "A");
+  EXPECT_EQ(got.location().coordinates_text(), kCoordinates);
+
+  // A newer report at C comes back to A the same way.
+  ASSERT_TRUE(herd.Report("C", kKiwi, "+1-1", "1621464827.959498504").ok());
+  EXPECT_TRUE(herd.WaitForLocation("A", kKiwi, "1621464827.959498504"));
+}
+
+TEST(NodeHerdTest, LiveUpdatesAreSentWhileUp) {
+  TestHerd herd({"A", "B"}, {{"A", "B"}});
+  ASSERT_TRUE(herd.Start("A").ok());
+  ASSERT_TRUE(herd.Start("B").ok());
+  ASSERT_TRUE(herd.WaitForLinkState("A", "B", "UP"));
+  ASSERT_TRUE(herd.WaitForLinkState("B", "A", "UP"));
+  ASSERT_TRUE(herd.Report("A", kKiwi, kCoordinates, "100").ok());
+  ASSERT_TRUE(herd.WaitForLocation("B", kKiwi, "100"));
+  auto a = herd.Stub("A");
+  auto b = herd.Stub("B");
+  // Nothing was there to catch up, so it went as a PropagateLocation.
+  EXPECT_TRUE(PollUntil(absl::Seconds(10), [&] {
+    return PeerOf(Status(*a), "B")->updates_sent() >= 1;
+  }));
+  EXPECT_GE(PeerOf(Status(*b), "A")->updates_received(), 1u);
+}
+
+TEST(NodeHerdTest, NodeStartedLaterCatchesUp) {
+  TestHerd herd({"A", "B", "C"}, {{"A", "B"}, {"B", "C"}});
+  ASSERT_TRUE(herd.Start("A").ok());
+  ASSERT_TRUE(herd.Start("B").ok());
+  ASSERT_TRUE(herd.Report("A", kKiwi, kCoordinates, "10.5").ok());
+  ASSERT_TRUE(herd.Report("A", "lime", kCoordinates, "11").ok());
+  ASSERT_TRUE(herd.WaitForLocation("B", kKiwi, "10.5"));
+  ASSERT_TRUE(herd.WaitForLocation("B", "lime", "11"));
+
+  ASSERT_TRUE(herd.Start("C").ok());
+  EXPECT_TRUE(herd.WaitForLocation("C", kKiwi, "10.5"));
+  EXPECT_TRUE(herd.WaitForLocation("C", "lime", "11"));
+  EXPECT_GE(PeerOf(Status(*herd.Stub("C")), "B")->sync_entries_received(), 2u);
+}
+
+TEST(NodeHerdTest, RestartedNodeIsPulledFromTheStart) {
+  TestHerd herd({"A", "B"}, {{"A", "B"}});
+  ASSERT_TRUE(herd.Start("A").ok());
+  ASSERT_TRUE(herd.Start("B").ok());
+  ASSERT_TRUE(herd.Report("B", "early", kCoordinates, "1").ok());
+  ASSERT_TRUE(herd.WaitForLocation("A", "early", "1"));
+  const std::string old_epoch = herd.node("B").epoch();
+
+  herd.Stop("B");
+  ASSERT_TRUE(herd.Report("A", kKiwi, kCoordinates, "20").ok());
+  ASSERT_TRUE(herd.Start("B").ok());
+  EXPECT_NE(herd.node("B").epoch(), old_epoch);
+  // B lost everything; it pulls A from A's start.
+  EXPECT_TRUE(herd.WaitForLocation("B", kKiwi, "20"));
+  EXPECT_TRUE(herd.WaitForLocation("B", "early", "1"));
+  // And the restarted B's own reports reach A: A's link recovered.
+  ASSERT_TRUE(herd.Report("B", "late", kCoordinates, "30").ok());
+  EXPECT_TRUE(herd.WaitForLocation("A", "late", "30"));
+}
+
+class SingleNodeTest : public ::testing::Test {
+ protected:
+  // B is linked but never started: A's link to it stays down.
+  SingleNodeTest() : herd_({"A", "B"}, {{"A", "B"}}) {}
+  void SetUp() override {
+    ASSERT_TRUE(herd_.Start("A", std::move(places_)).ok());
+    stub_ = herd_.Stub("A");
+  }
+
+  grpc::Status Propagate(v1::HerdNode::Stub& stub, const std::string& from,
+                         const v1::Location& location,
+                         v1::UpdateOutcome* outcome = nullptr) {
+    v1::PropagateLocationRequest request;
+    request.set_from_server(from);
+    *request.mutable_location() = location;
+    v1::PropagateLocationResponse response;
+    grpc::Status status =
+        stub.PropagateLocation(Context().get(), request, &response);
+    if (outcome != nullptr) *outcome = response.outcome();
+    return status;
+  }
+
+  grpc::Status Report(const std::string& client, const std::string& coordinates,
+                      const std::string& time,
+                      v1::ReportLocationResponse* response) {
+    v1::ReportLocationRequest request;
+    request.set_client_id(client);
+    request.set_coordinates_text(coordinates);
+    request.set_client_time_text(time);
+    return stub_->ReportLocation(Context().get(), request, response);
+  }
+
+  TestHerd herd_;
+  std::unique_ptr<PlacesProvider> places_;
+  std::unique_ptr<v1::HerdNode::Stub> stub_;
+};
+
+TEST_F(SingleNodeTest, TextAtLinesOnlyFromTheInProcessChannel) {
+  v1::UpdateOutcome outcome{};
+  const grpc::Status over_tcp =
+      Propagate(*stub_, "", MakeLocation(kKiwi, "5", kCoordinates, "Hamilton"));
+  EXPECT_EQ(over_tcp.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  // Claiming to be local without the node's secret does not help.
+  {
+    v1::PropagateLocationRequest request;
+    *request.mutable_location() = MakeLocation(kKiwi, "5");
+    v1::PropagateLocationResponse response;
+    auto context = Context();
+    context->AddMetadata("x-herd-local-caller", "guess");
+    EXPECT_EQ(stub_->PropagateLocation(context.get(), request, &response)
+                  .error_code(),
+              grpc::StatusCode::PERMISSION_DENIED);
+  }
+
+  auto in_process = v1::HerdNode::NewStub(herd_.node("A").InProcessChannel());
+  const grpc::Status inside =
+      Propagate(*in_process, "",
+                MakeLocation(kKiwi, "5", kCoordinates, "Hamilton"), &outcome);
+  ASSERT_TRUE(inside.ok()) << inside.error_message();
+  EXPECT_EQ(outcome, v1::UPDATE_OUTCOME_ACCEPTED);
+  EXPECT_TRUE(herd_.WaitForLocation("A", kKiwi, "5"));
+}
+
+TEST_F(SingleNodeTest, PeersMustBeLinked) {
+  const grpc::Status status =
+      Propagate(*stub_, "Zed", MakeLocation(kKiwi, "5"));
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_THAT(status.error_message(), HasSubstr("'Zed' is not linked to A"));
+
+  v1::UpdateOutcome outcome{};
+  ASSERT_TRUE(Propagate(*stub_, "B", MakeLocation(kKiwi, "5"), &outcome).ok());
+  EXPECT_EQ(outcome, v1::UPDATE_OUTCOME_ACCEPTED);
+  ASSERT_TRUE(Propagate(*stub_, "B", MakeLocation(kKiwi, "5"), &outcome).ok());
+  EXPECT_EQ(outcome, v1::UPDATE_OUTCOME_DUPLICATE);
+  ASSERT_TRUE(Propagate(*stub_, "B", MakeLocation(kKiwi, "4"), &outcome).ok());
+  EXPECT_EQ(outcome, v1::UPDATE_OUTCOME_STALE);
+}
+
+TEST_F(SingleNodeTest, PeerLocationsAreChecked) {
+  v1::Location mismatched = MakeLocation(kKiwi, "5");
+  mismatched.set_latitude(mismatched.latitude() + 1);
+  v1::Location bad_time = MakeLocation(kKiwi, "5");
+  bad_time.mutable_client_time()->set_seconds(6);
+  v1::Location bad_id = MakeLocation("two words", "5");
+  v1::Location bad_text = MakeLocation(kKiwi, "5");
+  bad_text.set_coordinates_text("34-118");
+  for (const v1::Location& location :
+       {mismatched, bad_time, bad_id, bad_text}) {
+    const grpc::Status status = Propagate(*stub_, "B", location);
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT)
+        << location.ShortDebugString();
+  }
+  v1::GetLocationRequest request;
+  request.set_client_id(kKiwi);
+  v1::GetLocationResponse response;
+  EXPECT_EQ(
+      stub_->GetLocation(Context().get(), request, &response).error_code(),
+      grpc::StatusCode::NOT_FOUND);
+}
+
+TEST_F(SingleNodeTest, ReportLocationBuildsTheLocation) {
+  v1::ReportLocationResponse response;
+  ASSERT_TRUE(
+      Report(kKiwi, kCoordinates, "1621464827.959498503", &response).ok());
+  EXPECT_EQ(response.outcome(), v1::UPDATE_OUTCOME_ACCEPTED);
+  const v1::Location& location = response.location();
+  EXPECT_EQ(location.origin_server(), "A");
+  EXPECT_EQ(location.client_time().seconds(), 1621464827);
+  EXPECT_EQ(location.client_time().nanos(), 959498503);
+  EXPECT_DOUBLE_EQ(location.latitude(), 34.068930);
+  EXPECT_DOUBLE_EQ(location.longitude(), -118.445127);
+  EXPECT_GT(location.server_time().seconds(), 1621464827);
+
+  ASSERT_TRUE(
+      Report(kKiwi, kCoordinates, "1621464827.959498503", &response).ok());
+  EXPECT_EQ(response.outcome(), v1::UPDATE_OUTCOME_DUPLICATE);
+  ASSERT_TRUE(Report(kKiwi, kCoordinates, "1621464827", &response).ok());
+  EXPECT_EQ(response.outcome(), v1::UPDATE_OUTCOME_STALE);
+}
+
+TEST_F(SingleNodeTest, ReportLocationUsesReceivedAt) {
+  v1::ReportLocationRequest request;
+  request.set_client_id(kKiwi);
+  request.set_coordinates_text(kCoordinates);
+  request.set_client_time_text("1621464827.959498503");
+  request.mutable_received_at()->set_seconds(1621464828);
+  request.mutable_received_at()->set_nanos(223371889);
+  v1::ReportLocationResponse response;
+  ASSERT_TRUE(stub_->ReportLocation(Context().get(), request, &response).ok());
+  EXPECT_EQ(FormatTimeDifference(response.location().server_time(),
+                                 response.location().client_time()),
+            "+0.263873386");
+}
+
+TEST_F(SingleNodeTest, ReportLocationRejectsBadFields) {
+  const struct {
+    const char* client;
+    const char* coordinates;
+    const char* time;
+    const char* complaint;
+  } cases[] = {
+      {"", kCoordinates, "1", "client ID is empty"},
+      {"a b", kCoordinates, "1", "whitespace"},
+      {kKiwi, "34.0-118.0", "1", "coordinates"},
+      {kKiwi, "+90.0000001+0", "1", "latitude"},
+      {kKiwi, kCoordinates, "1.", "time stamp"},
+      {kKiwi, kCoordinates, "1e9", "time stamp"},
+  };
+  for (const auto& c : cases) {
+    v1::ReportLocationResponse response;
+    const grpc::Status status =
+        Report(c.client, c.coordinates, c.time, &response);
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT)
+        << c.client << " " << c.coordinates << " " << c.time;
+    EXPECT_THAT(status.error_message(), HasSubstr(c.complaint));
+  }
+}
+
+TEST_F(SingleNodeTest, GetLocationOfUnknownClient) {
+  v1::GetLocationRequest request;
+  request.set_client_id("nobody");
+  v1::GetLocationResponse response;
+  const grpc::Status status =
+      stub_->GetLocation(Context().get(), request, &response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::NOT_FOUND);
+  EXPECT_EQ(status.error_message(),
+            "no server of the herd has heard of client nobody");
+}
+
+TEST_F(SingleNodeTest, FindNearbyPlacesChecksArgumentsFirst) {
+  v1::ReportLocationResponse reported;
+  ASSERT_TRUE(Report(kKiwi, kCoordinates, "1", &reported).ok());
+  const struct {
+    double radius;
+    uint32_t max_results;
+  } bad[] = {{0, 5},  {-1, 5}, {50.001, 5}, {std::nan(""), 5},
+             {10, 0}, {10, 21}};
+  for (const auto& c : bad) {
+    v1::FindNearbyPlacesRequest request;
+    request.set_client_id(kKiwi);
+    request.set_radius_km(c.radius);
+    request.set_max_results(c.max_results);
+    v1::FindNearbyPlacesResponse response;
+    EXPECT_EQ(stub_->FindNearbyPlaces(Context().get(), request, &response)
+                  .error_code(),
+              grpc::StatusCode::INVALID_ARGUMENT)
+        << c.radius << " " << c.max_results;
+  }
+  v1::FindNearbyPlacesRequest request;
+  request.set_client_id("nobody");
+  request.set_radius_km(50);
+  request.set_max_results(20);
+  v1::FindNearbyPlacesResponse response;
+  EXPECT_EQ(
+      stub_->FindNearbyPlaces(Context().get(), request, &response).error_code(),
+      grpc::StatusCode::NOT_FOUND);
+  request.set_client_id(kKiwi);
+  const grpc::Status status =
+      stub_->FindNearbyPlaces(Context().get(), request, &response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::UNIMPLEMENTED);
+  EXPECT_EQ(status.error_message(), "no places provider configured");
+}
+
+// Answers from its own thread, as a real provider doing I/O would.
+class FakePlaces : public PlacesProvider {
+ public:
+  void FindNearby(const NearbyQuery& query, Done done) override {
+    threads_.emplace_back([query, done = std::move(done)]() mutable {
+      if (query.radius_km > 40) {
+        std::move(done)(absl::UnavailableError("places service down"));
+        return;
+      }
+      std::vector<v1::Place> places;
+      for (uint32_t i = 0; i < query.max_results; ++i) {
+        v1::Place place;
+        place.set_name("place " + std::to_string(i));
+        place.set_latitude(query.latitude);
+        place.set_longitude(query.longitude);
+        places.push_back(place);
+      }
+      std::move(done)(std::move(places));
+    });
+  }
+
+ private:
+  std::vector<std::jthread> threads_;
+};
+
+class PlacesNodeTest : public SingleNodeTest {
+ protected:
+  PlacesNodeTest() { places_ = std::make_unique<FakePlaces>(); }
+};
+
+TEST_F(PlacesNodeTest, FindNearbyPlacesAsksTheProvider) {
+  v1::ReportLocationResponse reported;
+  ASSERT_TRUE(Report(kKiwi, kCoordinates, "1", &reported).ok());
+  v1::FindNearbyPlacesRequest request;
+  request.set_client_id(kKiwi);
+  request.set_radius_km(10);
+  request.set_max_results(3);
+  v1::FindNearbyPlacesResponse response;
+  ASSERT_TRUE(
+      stub_->FindNearbyPlaces(Context().get(), request, &response).ok());
+  EXPECT_EQ(response.location().client_id(), kKiwi);
+  ASSERT_EQ(response.places_size(), 3);
+  EXPECT_EQ(response.places(2).name(), "place 2");
+  EXPECT_DOUBLE_EQ(response.places(0).latitude(), 34.068930);
+
+  request.set_radius_km(45);
+  const grpc::Status status =
+      stub_->FindNearbyPlaces(Context().get(), request, &response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAVAILABLE);
+  EXPECT_EQ(status.error_message(), "places service down");
+}
+
+TEST_F(SingleNodeTest, SyncPagesByEpochAndSequence) {
+  for (const char* client : {"a", "b", "c"}) {
+    ASSERT_TRUE(Propagate(*stub_, "B", MakeLocation(client, "1")).ok());
+  }
+  v1::SyncRequest request;
+  request.set_from_server("B");
+  request.set_responder_epoch("not-the-epoch");
+  request.set_after_seq(2);  // meaningless in another epoch: paged from 0
+  request.set_max_entries(2);
+  v1::SyncResponse response;
+  ASSERT_TRUE(stub_->Sync(Context().get(), request, &response).ok());
+  EXPECT_EQ(response.epoch(), herd_.node("A").epoch());
+  ASSERT_EQ(response.entries_size(), 2);
+  EXPECT_EQ(response.entries(0).location().client_id(), "a");
+  EXPECT_TRUE(response.more());
+
+  request.set_responder_epoch(response.epoch());
+  request.set_after_seq(response.entries(1).seq());
+  ASSERT_TRUE(stub_->Sync(Context().get(), request, &response).ok());
+  ASSERT_EQ(response.entries_size(), 1);
+  EXPECT_EQ(response.entries(0).location().client_id(), "c");
+  EXPECT_FALSE(response.more());
+
+  request.set_from_server("Zed");
+  EXPECT_EQ(stub_->Sync(Context().get(), request, &response).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+}
+
+TEST_F(SingleNodeTest, StatusReportsCountersAndLinks) {
+  ASSERT_TRUE(Propagate(*stub_, "B", MakeLocation("a", "2")).ok());
+  ASSERT_TRUE(Propagate(*stub_, "B", MakeLocation("a", "1")).ok());
+  ASSERT_TRUE(Propagate(*stub_, "B", MakeLocation("a", "2")).ok());
+  const v1::GetStatusResponse status = Status(*stub_);
+  EXPECT_EQ(status.name(), "A");
+  EXPECT_EQ(status.epoch(), herd_.node("A").epoch());
+  EXPECT_EQ(status.epoch().size(), 32u);
+  EXPECT_EQ(status.clients(), 1u);
+  EXPECT_EQ(status.updates_received(), 3u);
+  EXPECT_EQ(status.updates_accepted(), 1u);
+  EXPECT_EQ(status.updates_stale(), 1u);
+  EXPECT_EQ(status.updates_duplicate(), 1u);
+  ASSERT_EQ(status.peers_size(), 1);
+  EXPECT_EQ(status.peers(0).name(), "B");
+  EXPECT_EQ(status.peers(0).updates_received(), 3u);
+  // B never started: the link cannot be up.
+  EXPECT_NE(status.peers(0).state(), "UP");
+}
+
+TEST_F(SingleNodeTest, HealthSaysServing) {
+  // No C++ stubs ship for grpc.health.v1, so speak it as bytes: the request
+  // HealthCheckRequest{} is empty, the reply {status: SERVING} is 08 01.
+  grpc::GenericStub stub(
+      grpc::CreateChannel(herd_.config().servers(0).grpc_address(),
+                          grpc::InsecureChannelCredentials()));
+  grpc::Slice empty(std::string{});
+  grpc::ByteBuffer request(&empty, 1);
+  grpc::ByteBuffer response;
+  std::promise<grpc::Status> done;
+  auto context = Context();
+  stub.UnaryCall(
+      context.get(), "/grpc.health.v1.Health/Check", grpc::StubOptions(),
+      &request, &response,
+      [&done](const grpc::Status& status) { done.set_value(status); });
+  // Bounded by the call's deadline.
+  const grpc::Status status = done.get_future().get();
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  std::vector<grpc::Slice> slices;
+  ASSERT_TRUE(response.Dump(&slices).ok());
+  std::string bytes;
+  for (const grpc::Slice& slice : slices) {
+    bytes.append(reinterpret_cast<const char*>(slice.begin()), slice.size());
+  }
+  EXPECT_EQ(bytes, std::string("\x08\x01", 2));
+}
+
+TEST(NodeStartTest, PortInUseIsNamed) {
+  TestHerd herd({"A"}, {});
+  // Occupy A's gRPC port with a listening socket.
+  const std::string address = herd.config().servers(0).grpc_address();
+  const int port = std::stoi(address.substr(address.rfind(':') + 1));
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  ASSERT_GE(fd, 0);
+  sockaddr_in sin{};
+  sin.sin_family = AF_INET;
+  sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  sin.sin_port = htons(static_cast<uint16_t>(port));
+  // sockaddr_in is passed as the generic sockaddr the API takes.
+  ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&sin), sizeof(sin)), 0);
+  ASSERT_EQ(::listen(fd, 1), 0);
+  const absl::Status status = herd.Start("A");
+  ::close(fd);
+  ASSERT_FALSE(status.ok());
+  EXPECT_THAT(StatusMessage(status), HasSubstr(address));
+}
+
+TEST(NodeStartTest, UnknownServerIsNamed) {
+  TestHerd herd({"A"}, {});
+  const absl::Status status = herd.Start("Zed");
+  ASSERT_FALSE(status.ok());
+  EXPECT_THAT(StatusMessage(status), HasSubstr("'Zed'"));
+}
+
+}  // namespace
+}  // namespace herd
