@@ -15,6 +15,7 @@
 #include "gateway/gateway_server.h"
 #include "herdnode/config.h"
 #include "herdnode/node.h"
+#include "herdnode/places/places_factory.h"
 #include "herdnode/server_log.h"
 #include "herdnode/status_text.h"
 
@@ -74,7 +75,16 @@ int Run(int argc, char** argv) {
   (*log)->info("herdnode {} starting: gateway {}, grpc {}", name,
                server.gateway_address(), server.grpc_address());
 
+  // The places provider is part of the configuration: a missing index or
+  // API key is a bad setup, reported before anything listens.
+  absl::StatusOr<std::unique_ptr<herd::PlacesProvider>> places =
+      herd::MakePlacesProvider(config->places());
+  if (!places.ok()) {
+    return Fail(kExitUsage, herd::StatusMessage(places.status()));
+  }
+
   herd::NodeOptions node_options;
+  node_options.places = *std::move(places);
   node_options.config = *config;
   node_options.server_name = name;
   node_options.log = *log;
