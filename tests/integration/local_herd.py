@@ -231,9 +231,11 @@ class Herd:
         self._wait_ready(name)
 
     def _kill_all(self):
+        # Used to abandon a start attempt: a server of it that already exited
+        # (it lost the race for a port) must not count as a crash later.
         for node in self._processes:
+            node.killed_by_test = True
             if node.running():
-                node.killed_by_test = True
                 node.popen.kill()
                 node.popen.wait(timeout=STOP_TIMEOUT)
         self._close_channels()
