@@ -15,6 +15,8 @@ HERD_DEBIAN_PACKAGES=(
   # end-to-end tests: real clients (nc), Python gRPC stubs, pytest, and the
   # health/reflection protos
   netcat-openbsd python3-grpcio python3-grpc-tools python3-pytest grpc-proto
+  # the benchmark's baseline herds and reference point (bench/)
+  python3-twisted redis-server redis-tools
 )
 
 HERD_BUILD_DIR=${HERD_BUILD_DIR:-build}
@@ -28,6 +30,8 @@ herd_missing_packages() {
   done
   # Node.js's npm fetches the places data at build time; any npm will do.
   command -v npm >/dev/null || echo npm
+  # The Node.js baseline of bench/ runs on node.
+  command -v node >/dev/null || echo nodejs
 }
 
 # Installs (apt-get) only what is missing; updates the package lists once,

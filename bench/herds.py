@@ -1,0 +1,342 @@
+"""Starts, probes and stops the herds that bench/run.sh and the smoke test
+measure: ours (herdnode), the three baselines, and a Redis server.
+
+Every process started here is stopped when the Python process exits, even
+on an error, and only processes started here are ever signalled.
+"""
+
+import atexit
+import json
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+BENCH_DIR = Path(__file__).resolve().parent
+BASELINES_DIR = BENCH_DIR / "baselines"
+HOST = "127.0.0.1"
+
+# The reference herd of shared/PROTOCOL.md.
+SERVERS = ("Alford", "Bolden", "Hamilton", "Parker", "Powell")
+LINKS = (("Alford", "Parker"), ("Alford", "Powell"), ("Bolden", "Parker"),
+         ("Bolden", "Powell"), ("Hamilton", "Parker"))
+
+# kind -> command that runs one baseline server, given --name/--herd/--log.
+BASELINE_COMMANDS = {
+    "twisted": ["/usr/bin/python3", str(BASELINES_DIR / "twisted_herd.py")],
+    "asyncio": ["/usr/bin/python3", str(BASELINES_DIR / "asyncio_herd.py")],
+    "node": ["node", str(BASELINES_DIR / "node_herd.js")],
+}
+KINDS = ("herd",) + tuple(BASELINE_COMMANDS)
+LABELS = {"herd": "herd (ours)", "twisted": "Twisted", "asyncio": "asyncio",
+          "node": "Node.js", "redis": "Redis"}
+
+STOP_GRACE_S = 5.0
+_running = []  # every Popen started here and not yet stopped
+
+
+def _stop_all():
+    for process in list(_running):
+        _stop_process(process)
+
+
+atexit.register(_stop_all)
+# Turn SIGTERM into an exit, so the atexit clean-up runs then too.
+signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+
+
+def _stop_process(process):
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=STOP_GRACE_S)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=STOP_GRACE_S)
+    if process in _running:
+        _running.remove(process)
+
+
+def free_ports(count):
+    """Ports the kernel just handed out on the loopback address."""
+    sockets = []
+    try:
+        for _ in range(count):
+            listener = socket.socket()
+            listener.bind((HOST, 0))
+            sockets.append(listener)
+        return [s.getsockname()[1] for s in sockets]
+    finally:
+        for listener in sockets:
+            listener.close()
+
+
+def proc_status_kib(pid, field):
+    """VmRSS, VmHWM (peak RSS) ... of a live process, in KiB."""
+    with open(f"/proc/{pid}/status", encoding="ascii") as status:
+        for line in status:
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    raise KeyError(f"{field} not in /proc/{pid}/status")
+
+
+def cpu_ticks(pid):
+    """User + system CPU time of a process, in clock ticks."""
+    with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
+        # The command name (field 2) may hold spaces: count after its ')'.
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return int(fields[11]) + int(fields[12])
+
+
+def wait_quiescent(pids, timeout_s=60.0, window_s=0.25, busy_ticks=5):
+    """Waits until the processes together use less than `busy_ticks` CPU
+    ticks in a window (a herd still flooding a backlog keeps at least one
+    core busy). Returns the seconds it took, or None at the time-out."""
+    start = time.monotonic()
+    last = sum(cpu_ticks(p) for p in pids)
+    while time.monotonic() - start < timeout_s:
+        time.sleep(window_s)
+        now = sum(cpu_ticks(p) for p in pids)
+        if now - last < busy_ticks:
+            return max(0.0, time.monotonic() - start - window_s)
+        last = now
+    return None
+
+
+def exchange(port, request, timeout_s=2.0):
+    """Sends one line and returns the reply: one line, or up to the blank
+    line for a WHATSAT answered with an AT line."""
+    with socket.create_connection((HOST, port), timeout=timeout_s) as sock:
+        sock.sendall(request.encode())
+        reply = b""
+        while True:
+            chunk = sock.recv(65536)
+            if not chunk:
+                return reply.decode()
+            reply += chunk
+            text = reply.decode(errors="replace")
+            if text.startswith("AT ") and request.startswith("WHATSAT"):
+                if text.endswith("\n\n"):
+                    return text
+            elif text.endswith("\n"):
+                return text
+
+
+def _wait_for_port(port, process, deadline, output):
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(
+                f"server exited with {process.returncode} before listening "
+                f"on {port}; its output ({output}):\n{_tail(output)}")
+        try:
+            socket.create_connection((HOST, port), timeout=0.5).close()
+            return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError(f"nothing listens on {HOST}:{port}; see {output}")
+
+
+def _tail(path, lines=20):
+    try:
+        return "\n".join(Path(path).read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return "(no output)"
+
+
+class Herd:
+    """One herd of servers on free loopback ports, started in `workdir`."""
+
+    def __init__(self, kind, workdir, servers=SERVERS, links=LINKS,
+                 herdnode=None, log=True):
+        if kind not in KINDS:
+            raise ValueError(f"unknown herd kind {kind!r}; known: {KINDS}")
+        if kind == "herd" and not herdnode:
+            raise ValueError("our herd needs the herdnode binary")
+        self.kind = kind
+        self.workdir = Path(workdir)
+        self.servers = tuple(servers)
+        self.links = tuple(links)
+        self.herdnode = herdnode
+        self.log = log
+        ports = free_ports(2 * len(self.servers))
+        self.ports = dict(zip(self.servers, ports[: len(self.servers)]))
+        # Ours: the node's gRPC port; baselines: the peer port.
+        self.second_ports = dict(zip(self.servers, ports[len(self.servers):]))
+        self.processes = {}
+
+    def endpoint(self, name):
+        return f"{HOST}:{self.ports[name]}"
+
+    def status_targets(self):
+        """gRPC addresses that answer GetStatus (ours only)."""
+        if self.kind != "herd":
+            return []
+        return [f"{HOST}:{self.second_ports[n]}" for n in self.servers]
+
+    def _write_config(self):
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        logs = self.workdir / "logs"
+        logs.mkdir(exist_ok=True)
+        if self.kind == "herd":
+            lines = [
+                f'servers {{ name: "{n}" gateway_address: "{self.endpoint(n)}" '
+                f'grpc_address: "{HOST}:{self.second_ports[n]}" }}'
+                for n in self.servers]
+            lines += [f'links {{ a: "{a}" b: "{b}" }}' for a, b in self.links]
+            lines.append(f'log_directory: "{logs}"')
+            path = self.workdir / "herd.textproto"
+            path.write_text("\n".join(lines) + "\n")
+        else:
+            herd = {"servers": {n: {"host": HOST, "port": self.ports[n],
+                                    "peer_port": self.second_ports[n]}
+                                for n in self.servers},
+                    "links": [list(link) for link in self.links]}
+            path = self.workdir / "herd.json"
+            path.write_text(json.dumps(herd, indent=1))
+        return path, logs
+
+    def _command(self, name, config, logs):
+        if self.kind == "herd":
+            command = [str(self.herdnode), "--config", str(config), "--name", name]
+            return command + (["--log_dir", str(logs)] if self.log else [])
+        command = BASELINE_COMMANDS[self.kind] + ["--name", name, "--herd", str(config)]
+        return command + (["--log", str(logs / f"{name}.log")] if self.log else [])
+
+    def start(self, ready_timeout_s=20.0):
+        config, logs = self._write_config()
+        for name in self.servers:
+            output = self.workdir / f"{name}.out"
+            with open(output, "wb") as sink:
+                process = subprocess.Popen(
+                    self._command(name, config, logs), stdout=sink,
+                    stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                    cwd=self.workdir)
+            _running.append(process)
+            self.processes[name] = process
+        deadline = time.monotonic() + ready_timeout_s
+        for name in self.servers:
+            _wait_for_port(self.ports[name], self.processes[name], deadline,
+                           self.workdir / f"{name}.out")
+        return self
+
+    def whatsat_answers(self, name="Hamilton"):
+        """Whether WHATSAT answers for a client the server itself just took
+        an IAMAT from (ours says "? " while no places provider works)."""
+        client = f"whatsat-check-{time.monotonic_ns()}"
+        exchange(self.ports[name],
+                 f"IAMAT {client} +34.068930-118.445127 {time.time():.9f}\n")
+        return exchange(self.ports[name], f"WHATSAT {client} 10 5\n").startswith("AT ")
+
+    def visibility_flag(self, name, use_whatsat=True):
+        """herd-bench's flag that makes server `name` B of the probe: by
+        WHATSAT, or for our herd by gRPC GetLocation."""
+        if use_whatsat:
+            return f"--propagation_to={self.endpoint(name)}"
+        return f"--propagation_to_grpc={HOST}:{self.second_ports[name]}"
+
+    def wait_flooding(self, origin, herd_bench=None, timeout_s=15.0):
+        """Waits until an update at `origin` shows at every other server:
+        the links are up. Asks by WHATSAT, or, for our herd when WHATSAT
+        cannot answer, by GetLocation through herd-bench. Returns the
+        servers that did not show it by the deadline."""
+        others = [n for n in self.servers if n != origin]
+        if self.whatsat_answers(origin):
+            return self._wait_flooding_by_whatsat(origin, others, timeout_s)
+        if self.kind != "herd" or herd_bench is None:
+            return others
+        return [n for n in others if subprocess.run(
+            [str(herd_bench), f"--propagation_from={self.endpoint(origin)}",
+             self.visibility_flag(n, use_whatsat=False),
+             "--propagation_samples=1", f"--visibility_timeout={timeout_s}s",
+             f"--duration={timeout_s + 5}s", "--strict"],
+            capture_output=True, timeout=timeout_s + 30, check=False).returncode != 0]
+
+    def _wait_flooding_by_whatsat(self, origin, waiting, timeout_s):
+        deadline = time.monotonic() + timeout_s
+        attempt = 0
+        while waiting and time.monotonic() < deadline:
+            attempt += 1
+            client = f"warmup-{self.kind}-{attempt}"
+            exchange(self.ports[origin],
+                     f"IAMAT {client} +34.068930-118.445127 {time.time():.9f}\n")
+            poll_until = min(deadline, time.monotonic() + 1.0)
+            while waiting and time.monotonic() < poll_until:
+                waiting = [n for n in waiting
+                           if not exchange(self.ports[n], f"WHATSAT {client} 10 5\n")
+                           .startswith("AT ")]
+                if waiting:
+                    time.sleep(0.02)
+        return waiting
+
+    def wait_quiescent(self, timeout_s=60.0):
+        """Seconds until every server is idle (see wait_quiescent)."""
+        return wait_quiescent([p.pid for p in self.processes.values()
+                               if p.poll() is None], timeout_s)
+
+    def rss_kib(self, name):
+        return proc_status_kib(self.processes[name].pid, "VmRSS")
+
+    def peak_rss_kib(self):
+        """VmHWM of every server still running, by name."""
+        peaks = {}
+        for name, process in self.processes.items():
+            if process.poll() is None:
+                peaks[name] = proc_status_kib(process.pid, "VmHWM")
+        return peaks
+
+    def crashed(self):
+        return {n: p.returncode for n, p in self.processes.items()
+                if p.poll() is not None}
+
+    def stop(self):
+        for process in self.processes.values():
+            _stop_process(process)
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()
+
+
+class Redis:
+    """A throw-away redis-server on a free loopback port, no persistence."""
+
+    def __init__(self, workdir):
+        self.workdir = Path(workdir)
+        self.port = free_ports(1)[0]
+        self.process = None
+
+    @staticmethod
+    def available():
+        return bool(shutil.which("redis-server") and shutil.which("redis-benchmark"))
+
+    def start(self, ready_timeout_s=10.0):
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        output = self.workdir / "redis.out"
+        with open(output, "wb") as sink:
+            self.process = subprocess.Popen(
+                ["redis-server", "--port", str(self.port), "--bind", HOST,
+                 "--save", "", "--appendonly", "no", "--daemonize", "no",
+                 "--dir", str(self.workdir)],
+                stdout=sink, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        _running.append(self.process)
+        _wait_for_port(self.port, self.process,
+                       time.monotonic() + ready_timeout_s, output)
+        return self
+
+    def peak_rss_kib(self):
+        return proc_status_kib(self.process.pid, "VmHWM")
+
+    def stop(self):
+        if self.process is not None:
+            _stop_process(self.process)
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()

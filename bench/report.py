@@ -1,0 +1,209 @@
+"""Turns bench/run_bench.py's results into the markdown of
+docs/PERFORMANCE.md: raw numbers per herd, ratios ours vs each baseline, and
+the issue's aims (reported, never asserted)."""
+
+import herds
+
+BASELINES = ("twisted", "asyncio", "node")
+
+
+def _num(value, digits=0):
+    return "n/a" if value is None else f"{value:,.{digits}f}"
+
+
+def _ratio(numerator, denominator):
+    if not numerator or not denominator:
+        return "n/a"
+    return f"{numerator / denominator:.2f}x"
+
+
+def _row(*cells):
+    return "| " + " | ".join(str(cell) for cell in cells) + " |"
+
+
+def _measured(results, kind):
+    """The results of a herd that ran to the end, or None."""
+    herd = results["herds"].get(kind)
+    return herd if herd and "failed" not in herd else None
+
+
+def _peak_rps(herd):
+    return herd["peak"]["load"]["throughput_rps"] if "peak" in herd else None
+
+
+def _half_p99_us(herd):
+    return herd["half"]["load"]["latency_us"]["p99_us"] if "half" in herd else None
+
+
+def _propagation(herd, key):
+    if "half" not in herd or herd["half"]["propagation"]["visible"] == 0:
+        return None
+    return herd["half"]["propagation"]["latency_us"][key]
+
+
+def _max_rss_mib(herd):
+    peaks = herd.get("peak_rss_kib") or {}
+    return max(peaks.values()) / 1024 if peaks else None
+
+
+def _errors(herd):
+    return sum(herd[phase]["problems"] for phase in ("peak", "mixed", "half")
+               if phase in herd)
+
+
+def _herd_rows(results):
+    rows = []
+    for kind, herd in results["herds"].items():
+        label = herds.LABELS[kind]
+        if "failed" in herd:
+            first_line = herd["failed"].splitlines()[0]
+            rows.append(_row(label, f"failed: {first_line}", *[""] * 9))
+            continue
+        peak = herd["peak"]["load"]
+        half = herd["half"]
+        messages = half.get("messages_per_update")
+        rows.append(_row(
+            label, _num(peak["throughput_rps"]), _num(herd.get("sustained_rps")),
+            f"{_num(peak['latency_us']['p50_us'])} / {_num(peak['latency_us']['p99_us'])}",
+            _num(herd["mixed"]["load"]["throughput_rps"]), _num(_half_p99_us(herd)),
+            f"{_num(_propagation(herd, 'p50_us'))} / {_num(_propagation(herd, 'p99_us'))}",
+            half["propagation"]["never_visible"],
+            "not exposed" if messages is None else _num(messages, 2),
+            _num(_max_rss_mib(herd), 1), _errors(herd)))
+    redis = results.get("redis")
+    if redis:
+        for command in ("geoadd", "geosearch"):
+            numbers = redis[command]
+            rows.append(_row(
+                f"Redis {command.upper()} (redis-benchmark -P 1)",
+                _num(numbers["throughput_rps"]), "",
+                f"{_num(numbers['p50_us'])} / {_num(numbers['p99_us'])}",
+                "", "", "n/a", "", "", _num(redis["peak_rss_kib"] / 1024, 1), ""))
+    return rows
+
+
+def _ratio_rows(results):
+    ours = _measured(results, "herd")
+    if not ours:
+        return [_row("(our herd was not measured in this run)", "", "", "", "")]
+    rows = []
+    for kind in BASELINES:
+        theirs = _measured(results, kind)
+        if theirs:
+            rows.append(_row(
+                herds.LABELS[kind], _ratio(_peak_rps(ours), _peak_rps(theirs)),
+                _ratio(_half_p99_us(theirs), _half_p99_us(ours)),
+                _ratio(_propagation(theirs, "p99_us"), _propagation(ours, "p99_us")),
+                _ratio(_max_rss_mib(theirs), _max_rss_mib(ours))))
+    redis = results.get("redis")
+    if redis:
+        rows.append(_row(
+            "Redis GEOADD", _ratio(_peak_rps(ours), redis["geoadd"]["throughput_rps"]),
+            "n/a", "n/a", _ratio(redis["peak_rss_kib"] / 1024, _max_rss_mib(ours))))
+    return rows
+
+
+def _met(condition):
+    return "met" if condition else "not met"
+
+
+def _aims(results):
+    ours = _measured(results, "herd")
+    if not ours:
+        return ["- Our herd was not measured in this run: no aims to report."]
+    lines = []
+    ours_rps = _peak_rps(ours)
+    fastest = max((_peak_rps(_measured(results, k)) for k in BASELINES
+                   if _measured(results, k)), default=0)
+    if fastest:
+        times = ours_rps / fastest
+        lines.append("- Single-node IAMAT throughput at least 10x the fastest "
+                     f"baseline: {times:.1f}x ({_met(times >= 10)}).")
+    redis = results.get("redis")
+    if redis:
+        geoadd = redis["geoadd"]["throughput_rps"]
+        lines.append("- At least Redis GEOADD's non-pipelined throughput: "
+                     f"{_num(ours_rps)} vs {_num(geoadd)} req/s "
+                     f"({_met(ours_rps >= geoadd)}).")
+    p99 = _propagation(ours, "p99_us")
+    lines.append("- Propagation Hamilton to Bolden p99 under 2 ms at half of the "
+                 "maximum load: " + ("no update became visible (see the notes)."
+                                     if p99 is None else
+                                     f"{p99 / 1000:.2f} ms ({_met(p99 < 2000)})."))
+    memory = results.get("memory")
+    if memory:
+        per_client = memory["bytes_per_client"]
+        lines.append(f"- Under 256 bytes per tracked client with "
+                     f"{memory['clients']:,} clients in one node: "
+                     f"{per_client:.0f} B ({_met(per_client < 256)}; RSS "
+                     f"{memory['rss_before_kib'] / 1024:.0f} -> "
+                     f"{memory['rss_after_kib'] / 1024:.0f} MiB, loaded at "
+                     f"{_num(memory['throughput_rps'])} req/s pipelined).")
+    return lines
+
+
+def _notes(results):
+    notes = []
+    for kind, herd in results["herds"].items():
+        label = herds.LABELS[kind]
+        for warning in herd.get("warnings", []):
+            notes.append(f"- {label}: {warning}.")
+        if herd.get("crashed"):
+            notes.append(f"- {label}: servers exited during the run: {herd['crashed']}.")
+        for phase in ("peak", "mixed", "half"):
+            data = herd.get(phase) or {}
+            for section in ("load", "propagation"):
+                errors = (data.get(section) or {}).get("errors") or {}
+                if errors.get("total"):
+                    notes.append(f"- {label} {phase} {section}: {errors['total']} "
+                                 f"errors {errors['by_kind']}, e.g. "
+                                 f"`{errors['examples'][0][:160]}`.")
+            propagation = data.get("propagation") or {}
+            if propagation.get("never_visible"):
+                notes.append(f"- {label} {phase}: {propagation['never_visible']} of "
+                             f"{propagation['samples']} updates never showed at "
+                             "Bolden within the visibility time-out.")
+    return notes
+
+
+def markdown(results):
+    profile = results["profile"]
+    lines = [
+        f"### Results ({results['mode']} run, {results['date']}, "
+        f"{results['elapsed_s']:.0f} s)",
+        "",
+        f"Machine: {results['machine']}. The load generator runs on the same "
+        "machine as the servers.",
+        "",
+        f"Load: {profile['connections']} connections; peak = closed loop, IAMAT "
+        f"only, all to Hamilton, {profile['peak_s']} s; mixed = closed loop, "
+        f"IAMAT:WHATSAT 80:20 over all five servers, {profile['mixed_s']} s; "
+        f"half = fixed rate at half of what that herd sustains, {profile['half_s']} s, "
+        "with a propagation sample (Hamilton to Bolden) every 10 ms. Sustained = "
+        "peak requests / (peak time + time until every server of the herd is "
+        "idle again, i.e. has flooded its backlog). Latencies in microseconds.",
+        "",
+        "| herd | IAMAT peak req/s (1 node) | sustained by the herd | p50 / p99 at peak "
+        "| mixed req/s (5 nodes) "
+        "| reply p99 at half load | propagation p50 / p99 at half load "
+        "| never visible | messages per update | peak RSS per process, max (MiB) "
+        "| wrong replies |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
+        *_herd_rows(results),
+        "",
+        "Ours vs each baseline (values above 1x mean ours is better: throughput "
+        "is ours / theirs; latency and memory are theirs / ours):",
+        "",
+        "| vs | IAMAT throughput | reply p99 at half load | propagation p99 "
+        "| peak RSS per process |",
+        "|---|---|---|---|---|",
+        *_ratio_rows(results),
+        "",
+        "Aims of the issue (reported, never asserted):",
+        "",
+        *_aims(results),
+    ]
+    notes = _notes(results)
+    if notes:
+        lines += ["", "Notes from this run:", "", *notes]
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,279 @@
+#!/usr/bin/env python3
+"""The benchmark behind bench/run.sh: the same load against our herd, the
+three baseline herds and Redis, then a markdown table of ratios.
+
+Phases per herd (all on free loopback ports, all started and stopped here):
+  peak   closed loop, IAMAT only, every connection to Hamilton: the single
+         node's maximum throughput and its reply latency at saturation;
+  mixed  closed loop, IAMAT:WHATSAT 80:20, connections spread over all five;
+  half   fixed rate at half of what this herd sustains (peak requests over
+         peak time plus the time until every server is idle again, having
+         flooded its backlog), IAMAT to Hamilton, while a probe measures
+         propagation Hamilton -> Bolden (two hops).
+Peak RSS (VmHWM) of each server process is read before it is stopped.
+Full mode also loads 1,000,000 distinct clients into a one-node herd of ours
+and reports resident bytes per client.
+"""
+
+import argparse
+import csv
+import datetime
+import io
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import herds
+import report
+
+PROFILES = {
+    "full": {"connections": 32, "peak_s": 15, "mixed_s": 10, "half_s": 15,
+             "redis_geoadd": 200_000, "redis_geosearch": 20_000,
+             "memory_clients": 1_000_000},
+    "quick": {"connections": 16, "peak_s": 3, "mixed_s": 2, "half_s": 4,
+              "redis_geoadd": 30_000, "redis_geosearch": 3_000,
+              "memory_clients": 100_000},
+}
+PROPAGATION_INTERVAL = "10ms"
+MEMORY_CONNECTIONS = 8
+MEMORY_PIPELINE = 64
+
+
+def log(message):
+    print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+def herd_bench(binary, flags, json_path, timeout_s):
+    """Runs herd-bench and returns its JSON results."""
+    command = [str(binary)] + flags + [f"--json={json_path}"]
+    run = subprocess.run(command, capture_output=True, text=True,
+                         timeout=timeout_s, check=False)
+    if run.returncode != 0 or not Path(json_path).exists():
+        raise RuntimeError(f"{' '.join(command)} exited {run.returncode}:\n"
+                           f"{run.stdout}{run.stderr}")
+    log("  " + run.stdout.strip().replace("\n", "\n  "))
+    return json.loads(Path(json_path).read_text())
+
+
+def measure_herd(kind, args, profile, workdir):
+    herd = herds.Herd(kind, workdir / kind, herdnode=args.herdnode)
+    result = {"kind": kind, "warnings": []}
+    with herd:
+        whatsat = herd.whatsat_answers()
+        if not whatsat:
+            result["warnings"].append(
+                "WHATSAT answered '? ' for a client the server had just been "
+                "told about (no places provider?): the mixed phase counts those "
+                "as wrong replies, and propagation was seen through gRPC "
+                "GetLocation")
+        not_reached = herd.wait_flooding("Hamilton", args.herd_bench)
+        if not_reached:
+            result["warnings"].append(
+                "before the run, a warm-up update from Hamilton never showed at "
+                + ", ".join(not_reached))
+        for warning in result["warnings"]:
+            log(f"  warning: {warning}")
+        hamilton = herd.endpoint("Hamilton")
+        common = [f"--connections={profile['connections']}", "--timeout=10s"]
+        log(f"{kind}: peak (closed loop, IAMAT, Hamilton)")
+        result["peak"] = herd_bench(
+            args.herd_bench, common + [
+                f"--targets={hamilton}", f"--duration={profile['peak_s']}s",
+                "--mix=1:0", "--clients=200000"],
+            workdir / f"{kind}-peak.json", profile["peak_s"] + 60)
+        # Hamilton answers before the rest of the herd has caught up: what the
+        # herd sustains counts the time to drain the flooding backlog too.
+        drain_s = herd.wait_quiescent()
+        result["peak_drain_s"] = drain_s
+        peak = result["peak"]["load"]
+        result["sustained_rps"] = (peak["requests_ok"] / (peak["elapsed_s"] + drain_s)
+                                   if drain_s is not None else None)
+        log(f"  herd drained its backlog in {_seconds(drain_s)}")
+        log(f"{kind}: mixed (closed loop, 80:20, all five)")
+        result["mixed"] = herd_bench(
+            args.herd_bench, common + [
+                "--targets=" + ",".join(herd.endpoint(n) for n in herds.SERVERS),
+                f"--duration={profile['mixed_s']}s", "--mix=80:20",
+                "--clients=50000"],
+            workdir / f"{kind}-mixed.json", profile["mixed_s"] + 60)
+        result["mixed_drain_s"] = herd.wait_quiescent()
+        half_rate = max(1.0, (result["sustained_rps"] or peak["throughput_rps"]) / 2)
+        log(f"{kind}: half load ({half_rate:.0f} req/s) + propagation")
+        status = herd.status_targets()
+        result["half"] = herd_bench(
+            args.herd_bench, common + [
+                f"--targets={hamilton}", f"--rate={half_rate:.1f}",
+                f"--duration={profile['half_s']}s", "--mix=1:0",
+                "--clients=200000", f"--propagation_from={hamilton}",
+                herd.visibility_flag("Bolden", use_whatsat=whatsat),
+                f"--propagation_interval={PROPAGATION_INTERVAL}"]
+            + ([f"--status_targets={','.join(status)}"] if status else []),
+            workdir / f"{kind}-half.json", profile["half_s"] + 60)
+        result["peak_rss_kib"] = herd.peak_rss_kib()
+        result["crashed"] = herd.crashed()
+    return result
+
+
+def _seconds(value):
+    return "(not within the time-out)" if value is None else f"{value:.2f} s"
+
+
+def redis_benchmark(port, connections, requests, command):
+    """Runs redis-benchmark non-pipelined (-P 1) and parses its CSV line."""
+    run = subprocess.run(
+        ["redis-benchmark", "-h", herds.HOST, "-p", str(port),
+         "-c", str(connections), "-n", str(requests), "-P", "1",
+         "-r", "1000000000000", "--csv"] + command,
+        capture_output=True, text=True, timeout=600, check=True)
+    rows = list(csv.DictReader(io.StringIO(run.stdout)))
+    if not rows:
+        raise RuntimeError(f"redis-benchmark printed no CSV: {run.stdout}{run.stderr}")
+    row = rows[-1]
+    return {"throughput_rps": float(row["rps"]),
+            "p50_us": float(row["p50_latency_ms"]) * 1000,
+            "p99_us": float(row["p99_latency_ms"]) * 1000,
+            "requests": requests}
+
+
+def measure_redis(profile, workdir):
+    redis = herds.Redis(workdir / "redis")
+    with redis:
+        # __rand_int__ becomes 12 random digits, each occurrence its own:
+        # points spread over a 1 x 1 degree box near Los Angeles, and a new
+        # member (client) nearly every time.
+        log("redis: GEOADD")
+        geoadd = redis_benchmark(redis.port, profile["connections"],
+                                 profile["redis_geoadd"],
+                                 ["GEOADD", "herd", "-118.__rand_int__",
+                                  "34.__rand_int__", "client:__rand_int__"])
+        log(f"  {geoadd}")
+        log("redis: GEOSEARCH")
+        geosearch = redis_benchmark(redis.port, profile["connections"],
+                                    profile["redis_geosearch"],
+                                    ["GEOSEARCH", "herd", "FROMLONLAT", "-118.5",
+                                     "34.5", "BYRADIUS", "10", "km", "COUNT", "5",
+                                     "ASC"])
+        log(f"  {geosearch}")
+        return {"geoadd": geoadd, "geosearch": geosearch,
+                "peak_rss_kib": redis.peak_rss_kib()}
+
+
+def measure_memory(args, clients, workdir):
+    """Resident bytes per tracked client in a one-node herd of ours."""
+    herd = herds.Herd("herd", workdir / "memory", servers=("Hamilton",),
+                      links=(), herdnode=args.herdnode)
+    with herd:
+        endpoint = herd.endpoint("Hamilton")
+        # Let the node settle (gRPC threads, first connection) first.
+        herd_bench(args.herd_bench, [f"--targets={endpoint}", "--requests=200",
+                                     "--mix=1:0", "--connections=2"],
+                   workdir / "memory-warmup.json", 60)
+        before = herd.rss_kib("Hamilton")
+        log(f"memory: {clients} distinct clients into one node")
+        load = herd_bench(args.herd_bench, [
+            f"--targets={endpoint}", f"--connections={MEMORY_CONNECTIONS}",
+            f"--pipeline={MEMORY_PIPELINE}", "--mix=1:0", f"--clients={clients}",
+            f"--requests={clients}", "--duration=400s", "--timeout=30s",
+            f"--status_targets={','.join(herd.status_targets())}"],
+            workdir / "memory.json", 460)
+        after = herd.rss_kib("Hamilton")
+        # What the node says it holds (a connection's IAMATs may wrap
+        # around its share of client IDs, so requests may overcount).
+        stored = load.get("herd_clients") or load["load"]["iamat_ok"]
+        return {"clients": stored, "rss_before_kib": before,
+                "rss_after_kib": after,
+                "bytes_per_client": (after - before) * 1024 / max(stored, 1),
+                "throughput_rps": load["load"]["throughput_rps"],
+                "errors": load["load"]["errors"]["total"]}
+
+
+def machine_description():
+    cpu = "unknown CPU"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    memory_gib = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    # Other work on the machine skews every number: say how busy it was.
+    load_1min = os.getloadavg()[0]
+    return (f"{cpu}, {os.cpu_count()} cores, {memory_gib:.0f} GiB RAM, "
+            f"load average {load_1min:.1f} at the start, "
+            f"Linux {platform.release()}, Python {platform.python_version()}, "
+            f"Node {node_version()}")
+
+
+def node_version():
+    try:
+        return subprocess.run(["node", "--version"], capture_output=True,
+                              text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "missing"
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--herd_bench", required=True, type=Path)
+    parser.add_argument("--herdnode", type=Path,
+                        help="our herd's binary; without it only baselines run")
+    parser.add_argument("--quick", action="store_true",
+                        help="short phases (under 2 minutes in all)")
+    parser.add_argument("--kinds", default=",".join(herds.KINDS),
+                        help="comma-separated herds to measure")
+    parser.add_argument("--no_redis", action="store_true")
+    parser.add_argument("--memory_clients", type=int,
+                        help="clients for the memory test (0: skip)")
+    parser.add_argument("--out", type=Path, help="results directory")
+    args = parser.parse_args()
+    mode = "quick" if args.quick else "full"
+    profile = PROFILES[mode]
+    memory_clients = (profile["memory_clients"] if args.memory_clients is None
+                      else args.memory_clients)
+    out = args.out or Path(tempfile.gettempdir()) / (
+        "herd-bench-" + time.strftime("%Y%m%d-%H%M%S"))
+    out.mkdir(parents=True, exist_ok=True)
+    kinds = [k for k in args.kinds.split(",") if k]
+    if "herd" in kinds and not (args.herdnode and args.herdnode.exists()):
+        log("our herd is skipped: no herdnode binary (--herdnode)")
+        kinds.remove("herd")
+
+    started = time.monotonic()
+    results = {"mode": mode, "machine": machine_description(),
+               "date": datetime.datetime.now().isoformat(timespec="seconds"),
+               "profile": profile, "herds": {}}
+    for kind in kinds:
+        try:
+            results["herds"][kind] = measure_herd(kind, args, profile, out)
+        except (RuntimeError, OSError, subprocess.TimeoutExpired) as error:
+            log(f"{kind}: FAILED: {error}")
+            results["herds"][kind] = {"kind": kind, "failed": str(error)}
+    if not args.no_redis and herds.Redis.available():
+        try:
+            results["redis"] = measure_redis(profile, out)
+        except (RuntimeError, OSError, subprocess.SubprocessError) as error:
+            log(f"redis: FAILED: {error}")
+    if "herd" in kinds and memory_clients > 0:
+        try:
+            results["memory"] = measure_memory(args, memory_clients, out)
+        except (RuntimeError, OSError, subprocess.TimeoutExpired) as error:
+            log(f"memory: FAILED: {error}")
+    results["elapsed_s"] = time.monotonic() - started
+
+    markdown = report.markdown(results)
+    (out / "results.json").write_text(json.dumps(results, indent=1))
+    (out / "results.md").write_text(markdown)
+    print(markdown)
+    log(f"done in {results['elapsed_s']:.0f} s; results in {out}")
+    failed = [k for k, r in results["herds"].items() if "failed" in r]
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
