@@ -15,6 +15,8 @@ HERD_DEBIAN_PACKAGES=(
   # end-to-end tests: real clients (nc), Python gRPC stubs, pytest, and the
   # health/reflection protos
   netcat-openbsd python3-grpcio python3-grpc-tools python3-pytest grpc-proto
+  # deployment tests: Kubernetes API types, YAML
+  python3-kubernetes python3-yaml
   # the benchmark's baseline herds and reference point (bench/)
   python3-twisted redis-server redis-tools
 )
@@ -32,6 +34,9 @@ herd_missing_packages() {
   command -v npm >/dev/null || echo npm
   # The Node.js baseline of bench/ runs on node.
   command -v node >/dev/null || echo nodejs
+  # kubectl renders the Kubernetes manifests in tests/deploy. Debian's
+  # kubernetes-client conflicts with an upstream kubectl, so only if absent.
+  command -v kubectl >/dev/null || echo kubernetes-client
 }
 
 # Installs (apt-get) only what is missing; updates the package lists once,
