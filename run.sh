@@ -40,6 +40,13 @@ mapfile -t names < <(sed -e 's/#.*//' "$config" |
   sed -E 's/.*"([^"]*)"/\1/')
 ((${#names[@]})) || { echo "run.sh: no servers in '$config'" >&2; exit 2; }
 
+# Development certificates for the nodes' mutual TLS: a herd file whose tls
+# section says "certs/..." (relative to the herd file, like the shipped
+# one) gets a CA and one certificate per server there, made once and kept.
+if grep -Eq '^[^#]*tls[[:space:]]*\{[^#]*"certs/' "$config"; then
+  deploy/make-certs.sh "$(dirname "$config")/certs" "${names[@]}"
+fi
+
 mkdir -p "$log_dir"
 declare -A pids=()
 
@@ -104,7 +111,11 @@ for name in "${names[@]}"; do echo "  ${ready[$name]#herdnode }"; done
 first=${names[0]}
 for name in "${names[@]}"; do [[ $name == Hamilton ]] && first=Hamilton; done
 gateway=$(sed -E 's/.*gateway ([^,]*),.*/\1/' <<<"${ready[$first]}")
-grpc=$(sed -E 's/.*grpc (.*)$/\1/' <<<"${ready[$first]}")
+grpc=$(sed -E 's/.*grpc ([^,]*).*/\1/' <<<"${ready[$first]}")
+operator=$grpc
+if [[ ${ready[$first]} == *", operator "* ]]; then
+  operator=$(sed -E 's/.*operator ([^,]*).*/\1/' <<<"${ready[$first]}")
+fi
 cat <<HINT
 
 Talk to $first:
@@ -112,7 +123,8 @@ Talk to $first:
 or interactively (one request per line, Ctrl-D to leave):
   nc ${gateway%:*} ${gateway##*:}
   WHATSAT kiwi.cs.ucla.edu 10 5
-gRPC (grpcurl, if installed): grpcurl -plaintext $grpc list
+gRPC (grpcurl, if installed), operator listener: grpcurl -plaintext $operator list
+(the peer listener $grpc takes only clients with a herd certificate)
 Ctrl-C stops every server.
 HINT
 

@@ -15,6 +15,8 @@ import sys
 import time
 from pathlib import Path
 
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
 BENCH_DIR = Path(__file__).resolve().parent
 BASELINES_DIR = BENCH_DIR / "baselines"
 HOST = "127.0.0.1"
@@ -161,10 +163,14 @@ class Herd:
         self.links = tuple(links)
         self.herdnode = herdnode
         self.log = log
-        ports = free_ports(2 * len(self.servers))
-        self.ports = dict(zip(self.servers, ports[: len(self.servers)]))
-        # Ours: the node's gRPC port; baselines: the peer port.
-        self.second_ports = dict(zip(self.servers, ports[len(self.servers):]))
+        count = len(self.servers)
+        ports = free_ports(3 * count)
+        self.ports = dict(zip(self.servers, ports[:count]))
+        # Ours: the node's gRPC peer port (mutual TLS); baselines: the peer
+        # port.
+        self.second_ports = dict(zip(self.servers, ports[count:2 * count]))
+        # Ours: the plaintext operator port, where GetStatus/GetLocation are.
+        self.operator_ports = dict(zip(self.servers, ports[2 * count:]))
         self.processes = {}
 
     def endpoint(self, name):
@@ -174,7 +180,7 @@ class Herd:
         """gRPC addresses that answer GetStatus (ours only)."""
         if self.kind != "herd":
             return []
-        return [f"{HOST}:{self.second_ports[n]}" for n in self.servers]
+        return [f"{HOST}:{self.operator_ports[n]}" for n in self.servers]
 
     def _write_config(self):
         self.workdir.mkdir(parents=True, exist_ok=True)
@@ -183,10 +189,19 @@ class Herd:
         if self.kind == "herd":
             lines = [
                 f'servers {{ name: "{n}" gateway_address: "{self.endpoint(n)}" '
-                f'grpc_address: "{HOST}:{self.second_ports[n]}" }}'
+                f'grpc_address: "{HOST}:{self.second_ports[n]}" '
+                f'operator_address: "{HOST}:{self.operator_ports[n]}" }}'
                 for n in self.servers]
             lines += [f'links {{ a: "{a}" b: "{b}" }}' for a, b in self.links]
             lines.append(f'log_directory: "{logs}"')
+            # Measured as shipped: peers speak mutual TLS.
+            certs = self.workdir / "certs"
+            subprocess.run([str(REPO_ROOT / "deploy" / "make-certs.sh"),
+                            str(certs), *self.servers], check=True,
+                           stdout=subprocess.DEVNULL)
+            lines.append(f'tls {{ ca_cert_path: "{certs}/ca.crt" '
+                         f'cert_path: "{certs}/{{name}}.crt" '
+                         f'key_path: "{certs}/{{name}}.key" }}')
             path = self.workdir / "herd.textproto"
             path.write_text("\n".join(lines) + "\n")
         else:
@@ -235,7 +250,7 @@ class Herd:
         WHATSAT, or for our herd by gRPC GetLocation."""
         if use_whatsat:
             return f"--propagation_to={self.endpoint(name)}"
-        return f"--propagation_to_grpc={HOST}:{self.second_ports[name]}"
+        return f"--propagation_to_grpc={HOST}:{self.operator_ports[name]}"
 
     def wait_flooding(self, origin, herd_bench=None, timeout_s=15.0):
         """Waits until an update at `origin` shows at every other server:

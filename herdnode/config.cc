@@ -85,8 +85,11 @@ absl::Status ValidateServers(const v1::HerdConfig& config) {
     }
     const std::pair<const char*, const std::string*> fields[] = {
         {"gateway_address", &server.gateway_address()},
-        {"grpc_address", &server.grpc_address()}};
+        {"grpc_address", &server.grpc_address()},
+        {"operator_address", &server.operator_address()}};
     for (const auto& [field, value] : fields) {
+      // The operator listener is optional.
+      if (value == &server.operator_address() && value->empty()) continue;
       const std::string owner =
           absl::StrCat("server ", server.name(), "'s ", field);
       absl::StatusOr<HostPort> parsed = ParseHostPort(*value);

@@ -1,11 +1,31 @@
 #include "herdnode/flooding.h"
 
+#include <utility>
+
+#include "absl/synchronization/notification.h"
+
 namespace herd {
 
-v1::UpdateOutcome Flooder::Flood(const v1::Location& location,
-                                 std::string_view from_peer) {
+v1::UpdateOutcome Flooder::Accept(const v1::Location& location,
+                                  std::string_view from_peer, FloodDone& done) {
   received_.fetch_add(1, std::memory_order_relaxed);
-  const v1::UpdateOutcome outcome = store_.Offer(location);
+  v1::UpdateOutcome outcome;
+  if (journal_ == nullptr) {
+    outcome = store_.Offer(location);
+  } else {
+    absl::MutexLock lock(&journal_order_mu_);
+    outcome = store_.Offer(location);
+    if (outcome == v1::UPDATE_OUTCOME_ACCEPTED) {
+      DurableDone durable;
+      if (done) {
+        durable = [done = std::move(done)](absl::Status status) mutable {
+          done(v1::UPDATE_OUTCOME_ACCEPTED, std::move(status));
+        };
+        done = nullptr;
+      }
+      journal_->Append(location, std::move(durable));
+    }
+  }
   switch (outcome) {
     case v1::UPDATE_OUTCOME_ACCEPTED:
       accepted_.fetch_add(1, std::memory_order_relaxed);
@@ -23,6 +43,33 @@ v1::UpdateOutcome Flooder::Flood(const v1::Location& location,
       break;
   }
   return outcome;
+}
+
+void Flooder::Flood(const v1::Location& location, std::string_view from_peer,
+                    FloodDone done) {
+  const v1::UpdateOutcome outcome = Accept(location, from_peer, done);
+  if (!done) return;  // handed to the journal with the accepted update
+  if (journal_ == nullptr) {
+    done(outcome, absl::OkStatus());
+    return;
+  }
+  journal_->AfterDurable(
+      [outcome, done = std::move(done)](absl::Status status) mutable {
+        done(outcome, std::move(status));
+      });
+}
+
+v1::UpdateOutcome Flooder::Flood(const v1::Location& location,
+                                 std::string_view from_peer) {
+  FloodDone none;
+  return Accept(location, from_peer, none);
+}
+
+void Flooder::AwaitDurable() {
+  if (journal_ == nullptr) return;
+  absl::Notification durable;
+  journal_->AfterDurable([&durable](const absl::Status&) { durable.Notify(); });
+  durable.WaitForNotification();
 }
 
 FloodCounters Flooder::counters() const {

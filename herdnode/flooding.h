@@ -10,6 +10,9 @@
 #include <string_view>
 #include <vector>
 
+#include "absl/functional/any_invocable.h"
+#include "absl/status/status.h"
+#include "absl/synchronization/mutex.h"
 #include "herd/v1/herd.pb.h"
 #include "herdnode/location_store.h"
 
@@ -24,6 +27,25 @@ class PeerSink {
   // Hands an accepted update to the peer. Must not block on the network.
   virtual void Send(const v1::Location& location) = 0;
 };
+
+// Runs once an update is as durable as the journal promises (or with the
+// error that kept it from being so), on any thread, possibly at once.
+using DurableDone = absl::AnyInvocable<void(absl::Status)>;
+
+// Where accepted updates are recorded before they are acknowledged (the
+// durable log; see durable_log.h). Appends must not block on the disk.
+class UpdateJournal {
+ public:
+  virtual ~UpdateJournal() = default;
+  // Records an accepted update; done (may be empty) runs once it is durable.
+  virtual void Append(const v1::Location& location, DurableDone done) = 0;
+  // done runs once everything appended before this call is durable.
+  virtual void AfterDurable(DurableDone done) = 0;
+};
+
+// A flood's outcome, once it may be acknowledged: status is not OK if the
+// update was accepted but could not be made durable.
+using FloodDone = absl::AnyInvocable<void(v1::UpdateOutcome, absl::Status)>;
 
 struct FloodCounters {
   uint64_t received = 0;
@@ -40,17 +62,41 @@ class Flooder {
   // The linked peers; call once, before the first Flood. The sinks must
   // outlive every Flood call.
   void SetPeers(std::vector<PeerSink*> peers) { peers_ = std::move(peers); }
+  // Where accepted updates are recorded; call once, before the first Flood,
+  // or never (state in memory only). It must outlive every Flood call.
+  void SetJournal(UpdateJournal* journal) { journal_ = journal; }
 
-  // Offers location to the store and, if accepted, sends it to every peer
-  // but from_peer ("" for a client report or a text AT line: all peers).
+  // Offers location to the store and, if accepted, records it in the
+  // journal and sends it to every peer but from_peer ("" for a client report
+  // or a text AT line: all peers). done runs once the outcome may be
+  // acknowledged: for an accepted update, once it is durable; for a stale or
+  // duplicate one, once the update that made it so is durable (it may still
+  // be on its way to the disk).
+  void Flood(const v1::Location& location, std::string_view from_peer,
+             FloodDone done);
+  // The same without waiting for the journal (catch-up pulls, which call
+  // AwaitDurable once per page instead).
   v1::UpdateOutcome Flood(const v1::Location& location,
                           std::string_view from_peer);
+  // Blocks until every update flooded so far is durable. For worker
+  // threads only: never on an event loop or a gRPC callback.
+  void AwaitDurable();
 
   FloodCounters counters() const;
 
  private:
+  // Offer, journal append (handing done over if accepted: then it is
+  // empty afterwards), counters and forwarding.
+  v1::UpdateOutcome Accept(const v1::Location& location,
+                           std::string_view from_peer, FloodDone& done);
+
   LocationStore& store_;
   std::vector<PeerSink*> peers_;
+  UpdateJournal* journal_ = nullptr;
+  // Held across the store's decision and the journal append, so the journal
+  // sees accepted updates in the store's order: a "durable up to here"
+  // barrier after a DUPLICATE then covers the update it duplicates.
+  absl::Mutex journal_order_mu_;
   std::atomic<uint64_t> received_{0};
   std::atomic<uint64_t> accepted_{0};
   std::atomic<uint64_t> stale_{0};

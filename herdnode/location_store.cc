@@ -51,4 +51,9 @@ size_t LocationStore::size() const {
   return by_client_.size();
 }
 
+uint64_t LocationStore::last_seq() const {
+  absl::MutexLock lock(&mu_);
+  return next_seq_ - 1;
+}
+
 }  // namespace herd

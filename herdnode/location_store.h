@@ -48,6 +48,9 @@ class LocationStore {
 
   size_t size() const;
 
+  // The sequence number of the newest acceptance so far (0: none).
+  uint64_t last_seq() const;
+
  private:
   struct Slot {
     uint64_t seq = 0;

@@ -3,6 +3,7 @@
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <iostream>
 #include <memory>
 #include <string>
@@ -12,17 +13,23 @@
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
+#include "absl/synchronization/mutex.h"
 #include "gateway/gateway_server.h"
 #include "herdnode/config.h"
+#include "herdnode/grpc_log.h"
 #include "herdnode/node.h"
 #include "herdnode/places/places_factory.h"
 #include "herdnode/server_log.h"
 #include "herdnode/status_text.h"
+#include "herdnode/tls_files.h"
 
 ABSL_FLAG(std::string, config, "", "the herd file (protobuf text format)");
 ABSL_FLAG(std::string, name, "", "which server of the herd this is");
 ABSL_FLAG(std::string, log_dir, "",
           "directory for NAME.log (overrides the herd file's log_directory)");
+ABSL_FLAG(bool, insecure, false,
+          "no TLS between nodes: plaintext peer listener and links, peers "
+          "trusted by the name they send (development only)");
 
 namespace {
 
@@ -36,8 +43,12 @@ int Fail(int code, std::string_view message) {
 
 int Run(int argc, char** argv) {
   absl::SetProgramUsageMessage(
-      "herdnode --config HERD_FILE --name SERVER [--log_dir DIR]");
+      "herdnode --config HERD_FILE --name SERVER [--log_dir DIR] "
+      "[--insecure]");
   const std::vector<char*> positional = absl::ParseCommandLine(argc, argv);
+  // Debian builds Abseil without NDEBUG, which leaves absl::Mutex's deadlock
+  // detector on: a debugging aid that cost 4-7% of CPU in the herd's profile.
+  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
   if (positional.size() > 1) {
     return Fail(kExitUsage,
                 std::string("unexpected argument '") + positional[1] + "'");
@@ -57,6 +68,19 @@ int Run(int argc, char** argv) {
   if (!self.ok()) return Fail(kExitUsage, herd::StatusMessage(self.status()));
   const herd::v1::ServerConfig server = **self;
 
+  // The TLS files are part of the configuration: checked before anything
+  // listens. Relative paths are relative to the herd file's directory.
+  const bool insecure = absl::GetFlag(FLAGS_insecure);
+  std::shared_ptr<const herd::TlsMaterial> tls;
+  if (!insecure) {
+    absl::StatusOr<herd::TlsMaterial> material = herd::LoadTlsMaterial(
+        *config, name, std::filesystem::path(config_path).parent_path());
+    if (!material.ok()) {
+      return Fail(kExitUsage, herd::StatusMessage(material.status()));
+    }
+    tls = std::make_shared<const herd::TlsMaterial>(*std::move(material));
+  }
+
   std::string log_dir = absl::GetFlag(FLAGS_log_dir);
   if (log_dir.empty()) log_dir = config->log_directory();
   if (log_dir.empty()) log_dir = "logs";
@@ -74,6 +98,16 @@ int Run(int argc, char** argv) {
   if (!log.ok()) return Fail(kExitRuntime, herd::StatusMessage(log.status()));
   (*log)->info("herdnode {} starting: gateway {}, grpc {}", name,
                server.gateway_address(), server.grpc_address());
+  // TLS handshake refusals are only reported by gRPC's own log.
+  const herd::GrpcLogToServerLog grpc_log(*log);
+  if (insecure) {
+    constexpr std::string_view kInsecureWarning =
+        "WARNING: --insecure: inter-node gRPC is plaintext and "
+        "unauthenticated; anyone who can reach the gRPC port can inject "
+        "locations. Use only for development.";
+    (*log)->warn("{}", kInsecureWarning);
+    std::cerr << "herdnode " << name << ": " << kInsecureWarning << "\n";
+  }
 
   // The places provider is part of the configuration: a missing index or
   // API key is a bad setup, reported before anything listens.
@@ -88,6 +122,7 @@ int Run(int argc, char** argv) {
   node_options.config = *config;
   node_options.server_name = name;
   node_options.log = *log;
+  node_options.tls = tls;
   absl::StatusOr<std::unique_ptr<herd::Node>> node =
       herd::Node::Start(std::move(node_options));
   if (!node.ok()) {
@@ -113,7 +148,11 @@ int Run(int argc, char** argv) {
     return Fail(kExitRuntime, herd::StatusMessage(started));
   }
   std::cout << "herdnode " << name << ": gateway " << server.gateway_address()
-            << ", grpc " << server.grpc_address() << std::endl;
+            << ", grpc " << server.grpc_address();
+  if (!server.operator_address().empty()) {
+    std::cout << ", operator " << server.operator_address();
+  }
+  std::cout << std::endl;
 
   int signal_number = 0;
   sigwait(&stop_signals, &signal_number);

@@ -11,6 +11,46 @@
 #include "herdnode/local_caller.h"
 
 namespace herd {
+namespace {
+
+// Binds address and serves service there (with reflection and health).
+absl::StatusOr<std::unique_ptr<grpc::Server>> Listen(
+    const std::string& address,
+    const std::shared_ptr<grpc::ServerCredentials>& credentials,
+    grpc::Service* service) {
+  grpc::ServerBuilder builder;
+  int bound_port = 0;
+  builder.AddListeningPort(address, credentials, &bound_port);
+  // Without this, gRPC sets SO_REUSEPORT and a second node on the same port
+  // would "succeed" and steal half the connections.
+  builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
+  // Peers ping idle connections to notice failures (see peer_link.cc).
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
+  builder.AddChannelArgument(
+      GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 20'000);
+  builder.RegisterService(service);
+  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+  if (server == nullptr || bound_port == 0) {
+    return absl::UnavailableError(
+        absl::StrCat("cannot listen for gRPC on ", address,
+                     " (port in use, or not an address of this machine)"));
+  }
+  server->GetHealthCheckService()->SetServingStatus(true);
+  return server;
+}
+
+// Peers must present a certificate of the herd CA, and get this node's.
+std::shared_ptr<grpc::ServerCredentials> PeerCredentials(
+    const TlsMaterial* tls) {
+  if (tls == nullptr) return grpc::InsecureServerCredentials();
+  grpc::SslServerCredentialsOptions ssl(
+      GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY);
+  ssl.pem_root_certs = tls->ca_cert_pem;
+  ssl.pem_key_cert_pairs.push_back({tls->private_key_pem, tls->cert_chain_pem});
+  return grpc::SslServerCredentials(ssl);
+}
+
+}  // namespace
 
 Node::Node(NodeOptions options)
     : options_(std::move(options)), epoch_(NewEpoch()) {}
@@ -23,11 +63,20 @@ absl::StatusOr<std::unique_ptr<Node>> Node::Start(NodeOptions options) {
       FindServer(options.config, options.server_name);
   if (!self.ok()) return self.status();
   const std::string address = (*self)->grpc_address();
+  const std::string operator_address = (*self)->operator_address();
   if (options.log == nullptr) {
     return absl::InvalidArgumentError("node started without a server log");
   }
   // Private constructor: make_unique cannot reach it.
   std::unique_ptr<Node> node(new Node(std::move(options)));
+  // Stored state is back in the store before anything listens or links.
+  absl::StatusOr<std::unique_ptr<DurableLog>> durable =
+      OpenConfiguredDurableLog(node->options_.config,
+                               node->options_.server_name, node->store_,
+                               node->options_.log);
+  if (!durable.ok()) return durable.status();
+  node->durable_log_ = *std::move(durable);
+  node->flooder_.SetJournal(node->durable_log_.get());
 
   std::vector<PeerSink*> sinks;
   for (const std::string& peer :
@@ -37,6 +86,7 @@ absl::StatusOr<std::unique_ptr<Node>> Node::Start(NodeOptions options) {
     link_options.peer_name = peer;
     link_options.peer_address =
         (*FindServer(node->options_.config, peer))->grpc_address();
+    link_options.tls = node->options_.tls;
     node->links_.push_back(std::make_unique<PeerLink>(
         std::move(link_options), node->flooder_, node->options_.log));
     sinks.push_back(node->links_.back().get());
@@ -55,30 +105,27 @@ absl::StatusOr<std::unique_ptr<Node>> Node::Start(NodeOptions options) {
   for (const auto& link : node->links_) deps.links.push_back(link.get());
   deps.places = node->options_.places.get();
   deps.log = node->options_.log;
+  deps.listener = node->options_.tls != nullptr ? PeerListener::kMutualTls
+                                                : PeerListener::kInsecure;
+  NodeServiceDeps operator_deps = deps;
+  operator_deps.listener = PeerListener::kOperator;
   node->service_ = std::make_unique<NodeService>(std::move(deps));
+  node->operator_service_ =
+      std::make_unique<NodeService>(std::move(operator_deps));
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
-  grpc::ServerBuilder builder;
-  int bound_port = 0;
-  builder.AddListeningPort(address, grpc::InsecureServerCredentials(),
-                           &bound_port);
-  // Without this, gRPC sets SO_REUSEPORT and a second node on the same port
-  // would "succeed" and steal half the connections.
-  builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
-  // Peers ping idle connections to notice failures (see peer_link.cc).
-  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
-  builder.AddChannelArgument(
-      GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 20'000);
-  builder.RegisterService(node->service_.get());
-  node->server_ = builder.BuildAndStart();
-  if (node->server_ == nullptr || bound_port == 0) {
-    node->server_.reset();
-    return absl::UnavailableError(
-        absl::StrCat("cannot listen for gRPC on ", address,
-                     " (port in use, or not an address of this machine)"));
+  absl::StatusOr<std::unique_ptr<grpc::Server>> server = Listen(
+      address, PeerCredentials(node->options_.tls.get()), node->service_.get());
+  if (!server.ok()) return server.status();
+  node->server_ = *std::move(server);
+  if (!operator_address.empty()) {
+    absl::StatusOr<std::unique_ptr<grpc::Server>> operator_server =
+        Listen(operator_address, grpc::InsecureServerCredentials(),
+               node->operator_service_.get());
+    if (!operator_server.ok()) return operator_server.status();
+    node->operator_server_ = *std::move(operator_server);
   }
-  node->server_->GetHealthCheckService()->SetServingStatus(true);
   std::vector<
       std::unique_ptr<grpc::experimental::ClientInterceptorFactoryInterface>>
       stamp;
@@ -86,8 +133,11 @@ absl::StatusOr<std::unique_ptr<Node>> Node::Start(NodeOptions options) {
   node->in_process_ =
       node->server_->experimental().InProcessChannelWithInterceptors(
           grpc::ChannelArguments(), std::move(stamp));
-  node->options_.log->info("node {} listening for gRPC on {} (epoch {})",
-                           node->options_.server_name, address, node->epoch_);
+  node->options_.log->info(
+      "node {} listening for gRPC on {} ({}), operator listener {} (epoch {})",
+      node->options_.server_name, address,
+      node->options_.tls != nullptr ? "mutual TLS" : "plaintext, --insecure",
+      operator_address.empty() ? "none" : operator_address, node->epoch_);
   for (const auto& link : node->links_) link->Start();
   return node;
 }
@@ -97,15 +147,19 @@ Node::~Node() { Stop(); }
 void Node::Stop() {
   if (stopped_) return;
   stopped_ = true;
-  if (server_ != nullptr) {
-    server_->GetHealthCheckService()->SetServingStatus(false);
-    // Handlers still running may flood to the links, so those stop after.
-    server_->Shutdown(
-        absl::ToChronoTime(absl::Now() + options_.shutdown_grace));
+  const auto deadline =
+      absl::ToChronoTime(absl::Now() + options_.shutdown_grace);
+  // Handlers still running may flood to the links, so those stop after.
+  for (grpc::Server* server : {operator_server_.get(), server_.get()}) {
+    if (server == nullptr) continue;
+    server->GetHealthCheckService()->SetServingStatus(false);
+    server->Shutdown(deadline);
   }
   // Stop every link before any is destroyed: one link's catch-up may still
   // be flooding to the others until it is joined.
   for (const auto& link : links_) link->Stop();
+  // Last: handlers and catch-ups above wait for their appends.
+  if (durable_log_ != nullptr) durable_log_->Stop();
   if (options_.log != nullptr) {
     options_.log->info("node {} stopped", options_.server_name);
   }

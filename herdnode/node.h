@@ -12,11 +12,13 @@
 #include "grpcpp/channel.h"
 #include "grpcpp/server.h"
 #include "herd/v1/config.pb.h"
+#include "herdnode/durable_log.h"
 #include "herdnode/flooding.h"
 #include "herdnode/location_store.h"
 #include "herdnode/node_service.h"
 #include "herdnode/peer_link.h"
 #include "herdnode/places_provider.h"
+#include "herdnode/tls_files.h"
 #include "spdlog/logger.h"
 
 namespace herd {
@@ -27,6 +29,9 @@ struct NodeOptions {
   std::shared_ptr<spdlog::logger> log;
   // Where FindNearbyPlaces asks; null: it answers UNIMPLEMENTED.
   std::unique_ptr<PlacesProvider> places;
+  // Mutual TLS on the peer listener and links; null: plaintext
+  // (--insecure), inter-node calls then trusted by from_server alone.
+  std::shared_ptr<const TlsMaterial> tls;
   // Timings of every link (peer name and address are filled in per link).
   PeerLinkOptions link_template;
   // How long Stop() lets calls in progress finish before cancelling them.
@@ -35,8 +40,10 @@ struct NodeOptions {
 
 class Node {
  public:
-  // Validates the config, binds the server's grpc_address and starts
-  // serving and linking. A port in use is an error naming the address.
+  // Validates the config, binds the server's grpc_address (peers: mutual
+  // TLS unless options.tls is null) and operator_address if set (plaintext,
+  // no inter-node calls), and starts serving and linking. A port in use is
+  // an error naming the address.
   static absl::StatusOr<std::unique_ptr<Node>> Start(NodeOptions options);
   ~Node();  // Stops.
 
@@ -58,9 +65,16 @@ class Node {
   std::string epoch_;
   LocationStore store_;
   Flooder flooder_{store_};
+  // Null unless the herd file asks for durability.
+  std::unique_ptr<DurableLog> durable_log_;
   std::vector<std::unique_ptr<PeerLink>> links_;
   std::unique_ptr<NodeService> service_;
   std::unique_ptr<grpc::Server> server_;
+  // The operator listener: its own server, so that its service instance
+  // refuses inter-node calls even when nothing else tells the two apart
+  // (--insecure). Null without an operator_address.
+  std::unique_ptr<NodeService> operator_service_;
+  std::unique_ptr<grpc::Server> operator_server_;
   std::shared_ptr<grpc::Channel> in_process_;
   bool stopped_ = false;
 };

@@ -2,6 +2,7 @@
 
 #include <utility>
 
+#include "absl/functional/any_invocable.h"
 #include "absl/random/random.h"
 #include "absl/strings/str_cat.h"
 #include "fmt/format.h"
@@ -31,6 +32,32 @@ grpc::ServerUnaryReactor* FinishNow(grpc::CallbackServerContext* context,
   return reactor;
 }
 
+// Floods location and finishes the call once its outcome may be
+// acknowledged: with durability on, once the update is on disk (see
+// Flooder::Flood), which happens on the durable log's writer thread. The
+// gRPC thread is not blocked meanwhile, so one group commit (one fdatasync)
+// acknowledges every call that arrived while the previous one was syncing.
+// set_outcome fills the response just before the call finishes OK.
+grpc::ServerUnaryReactor* FloodThenFinish(
+    grpc::CallbackServerContext* context, Flooder& flooder,
+    const v1::Location& location, std::string_view from,
+    absl::AnyInvocable<void(v1::UpdateOutcome)> set_outcome) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  flooder.Flood(location, from,
+                [reactor, set_outcome = std::move(set_outcome)](
+                    v1::UpdateOutcome outcome, absl::Status durable) mutable {
+                  if (!durable.ok()) {
+                    reactor->Finish(grpc::Status(
+                        grpc::StatusCode::UNAVAILABLE,
+                        "update not acknowledged: " + StatusMessage(durable)));
+                    return;
+                  }
+                  set_outcome(outcome);
+                  reactor->Finish(grpc::Status::OK);
+                });
+  return reactor;
+}
+
 grpc::Status NotHeardOf(const std::string& client_id) {
   return grpc::Status(
       grpc::StatusCode::NOT_FOUND,
@@ -51,10 +78,17 @@ NodeService::NodeService(NodeServiceDeps deps) : deps_(std::move(deps)) {
   }
 }
 
-grpc::Status NodeService::NotLinked(const std::string& from) const {
-  return grpc::Status(
-      grpc::StatusCode::PERMISSION_DENIED,
-      absl::StrCat("server '", from, "' is not linked to ", deps_.self_name));
+absl::Status NodeService::AuthorizePeer(
+    const grpc::CallbackServerContext& context, std::string_view rpc,
+    const std::string& from_server) const {
+  absl::Status allowed =
+      AuthorizePeerCall(deps_.listener, IdentityOf(context), from_server,
+                        LinkTo(from_server) != nullptr);
+  if (!allowed.ok()) {
+    deps_.log->warn("refused {} from {} (from_server '{}'): {}", rpc,
+                    context.peer(), from_server, StatusMessage(allowed));
+  }
+  return allowed;
 }
 
 PeerLink* NodeService::LinkTo(std::string_view name) const {
@@ -79,10 +113,12 @@ grpc::ServerUnaryReactor* NodeService::PropagateLocation(
                                     "own gateway may relay text AT lines"));
     }
   } else {
-    link = LinkTo(from);
-    if (link == nullptr) {
-      return FinishNow(context, NotLinked(from));
+    if (absl::Status allowed =
+            AuthorizePeer(*context, "PropagateLocation", from);
+        !allowed.ok()) {
+      return FinishNow(context, ToGrpc(allowed));
     }
+    link = LinkTo(from);
     link->CountReceived();
   }
   const std::string sender =
@@ -94,24 +130,29 @@ grpc::ServerUnaryReactor* NodeService::PropagateLocation(
                     StatusMessage(valid));
     return FinishNow(context, ToGrpc(valid));
   }
-  const v1::UpdateOutcome outcome = deps_.flooder->Flood(location, from);
-  if (outcome != v1::UPDATE_OUTCOME_ACCEPTED) {
-    // Says why no OUT lines follow.
-    deps_.log->info("{} PropagateLocation {} {} dropped: {}", sender,
-                    location.client_id(), location.client_time_text(),
-                    v1::UpdateOutcome_Name(outcome));
-  }
-  response->set_outcome(outcome);
-  return FinishNow(context, grpc::Status::OK);
+  return FloodThenFinish(
+      context, *deps_.flooder, location, from,
+      [log = deps_.log, sender, client = location.client_id(),
+       time = location.client_time_text(),
+       response](v1::UpdateOutcome outcome) {
+        if (outcome != v1::UPDATE_OUTCOME_ACCEPTED) {
+          // Says why no OUT lines follow.
+          log->info("{} PropagateLocation {} {} dropped: {}", sender, client,
+                    time, v1::UpdateOutcome_Name(outcome));
+        }
+        response->set_outcome(outcome);
+      });
 }
 
 grpc::ServerUnaryReactor* NodeService::Sync(
     grpc::CallbackServerContext* context, const v1::SyncRequest* request,
     v1::SyncResponse* response) {
-  PeerLink* link = LinkTo(request->from_server());
-  if (link == nullptr) {
-    return FinishNow(context, NotLinked(request->from_server()));
+  if (absl::Status allowed =
+          AuthorizePeer(*context, "Sync", request->from_server());
+      !allowed.ok()) {
+    return FinishNow(context, ToGrpc(allowed));
   }
+  PeerLink* link = LinkTo(request->from_server());
   // after_seq only means something in the incarnation it came from.
   const uint64_t after =
       request->responder_epoch() == deps_.epoch ? request->after_seq() : 0;
@@ -169,8 +210,10 @@ grpc::ServerUnaryReactor* NodeService::ReportLocation(
   *location->mutable_client_time() = *client_time;
   location->set_origin_server(deps_.self_name);
   *location->mutable_server_time() = received_at;
-  response->set_outcome(deps_.flooder->Flood(*location, ""));
-  return FinishNow(context, grpc::Status::OK);
+  return FloodThenFinish(context, *deps_.flooder, *location, "",
+                         [response](v1::UpdateOutcome outcome) {
+                           response->set_outcome(outcome);
+                         });
 }
 
 grpc::ServerUnaryReactor* NodeService::GetLocation(

@@ -12,6 +12,7 @@
 #include "herd/v1/herd.grpc.pb.h"
 #include "herdnode/flooding.h"
 #include "herdnode/location_store.h"
+#include "herdnode/peer_auth.h"
 #include "herdnode/peer_link.h"
 #include "herdnode/places_provider.h"
 #include "spdlog/logger.h"
@@ -28,6 +29,9 @@ struct NodeServiceDeps {
   // Calls carrying this token came through the node's in-process channel
   // (see local_caller.h) and may relay text AT lines.
   std::string local_token;
+  // How callers of the inter-node RPCs are authenticated on the listener
+  // this service instance is registered on.
+  PeerListener listener = PeerListener::kInsecure;
   LocationStore* store = nullptr;
   Flooder* flooder = nullptr;
   std::vector<PeerLink*> links;      // one per linked peer
@@ -65,8 +69,11 @@ class NodeService final : public v1::HerdNode::CallbackService {
  private:
   // The link to a peer by name, or null if that server is not linked here.
   PeerLink* LinkTo(std::string_view name) const;
-  // PERMISSION_DENIED naming a server that is not one of our peers.
-  grpc::Status NotLinked(const std::string& from) const;
+  // Whether the caller of an inter-node RPC may speak as from_server (see
+  // peer_auth.h); a refusal is logged with the caller's address.
+  absl::Status AuthorizePeer(const grpc::CallbackServerContext& context,
+                             std::string_view rpc,
+                             const std::string& from_server) const;
 
   const NodeServiceDeps deps_;
   absl::flat_hash_map<std::string, PeerLink*> links_by_name_;

@@ -30,8 +30,20 @@ std::shared_ptr<grpc::Channel> MakeChannel(const PeerLinkOptions& options) {
               ms(options.initial_backoff));
   args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, ms(options.initial_backoff));
   args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, ms(options.max_backoff));
+  if (options.tls == nullptr) {
+    return grpc::CreateCustomChannel(options.peer_address,
+                                     grpc::InsecureChannelCredentials(), args);
+  }
+  // The peer must prove it is the server we linked to, whatever address
+  // reaches it: check its certificate against the name (SAN DNS:NAME), not
+  // against the host of peer_address.
+  args.SetSslTargetNameOverride(options.peer_name);
+  grpc::SslCredentialsOptions ssl;
+  ssl.pem_root_certs = options.tls->ca_cert_pem;
+  ssl.pem_private_key = options.tls->private_key_pem;
+  ssl.pem_cert_chain = options.tls->cert_chain_pem;
   return grpc::CreateCustomChannel(options.peer_address,
-                                   grpc::InsecureChannelCredentials(), args);
+                                   grpc::SslCredentials(ssl), args);
 }
 
 }  // namespace
@@ -302,6 +314,9 @@ absl::Status PeerLink::CatchUp(bool sync_back) {
       }
       flooder_.Flood(entry.location(), options_.peer_name);
     }
+    // One wait per page, not per entry: with durability on, the page is on
+    // disk before the next is pulled, which also bounds the log's queue.
+    flooder_.AwaitDurable();
     {
       absl::MutexLock lock(&mu_);
       sync_entries_received_ += static_cast<uint64_t>(response.entries_size());

@@ -21,6 +21,7 @@
 #include "grpcpp/client_context.h"
 #include "herd/v1/herd.grpc.pb.h"
 #include "herdnode/flooding.h"
+#include "herdnode/tls_files.h"
 #include "spdlog/logger.h"
 
 namespace herd {
@@ -33,6 +34,8 @@ struct PeerLinkOptions {
   std::string self_name;     // this node, sent as from_server
   std::string peer_name;     // the linked peer
   std::string peer_address;  // its grpc_address
+  // Mutual TLS with the herd CA; null: plaintext (--insecure).
+  std::shared_ptr<const TlsMaterial> tls;
   absl::Duration call_deadline = absl::Seconds(2);
   absl::Duration sync_deadline = absl::Seconds(5);
   uint32_t sync_page_entries = 1000;

@@ -165,6 +165,19 @@ TEST(ValidateHerdConfigTest, SharedAddress) {
                         "already server A's grpc_address"));
 }
 
+TEST(ValidateHerdConfigTest, OperatorAddressIsOptionalButChecked) {
+  v1::HerdConfig config = Parse(kTwoServers);
+  config.mutable_servers(0)->set_operator_address("127.0.0.1:3001");
+  EXPECT_TRUE(ValidateHerdConfig(config).ok());
+  config.mutable_servers(1)->set_operator_address("127.0.0.1:0");
+  EXPECT_THAT(ValidationError(config),
+              HasSubstr("server B's operator_address"));
+  config.mutable_servers(1)->set_operator_address("127.0.0.1:2002");
+  EXPECT_THAT(ValidationError(config),
+              HasSubstr("server B's operator_address '127.0.0.1:2002' is "
+                        "already server B's grpc_address"));
+}
+
 TEST(ValidateHerdConfigTest, LinkToUnknownServer) {
   v1::HerdConfig config = Parse(kTwoServers);
   config.mutable_links(0)->set_b("C");

@@ -189,7 +189,7 @@ TEST_F(SingleNodeTest, PeersMustBeLinked) {
   const grpc::Status status =
       Propagate(*stub_, "Zed", MakeLocation(kKiwi, "5"));
   EXPECT_EQ(status.error_code(), grpc::StatusCode::PERMISSION_DENIED);
-  EXPECT_THAT(status.error_message(), HasSubstr("'Zed' is not linked to A"));
+  EXPECT_THAT(status.error_message(), HasSubstr("'Zed' is not a linked peer"));
 
   v1::UpdateOutcome outcome{};
   ASSERT_TRUE(Propagate(*stub_, "B", MakeLocation(kKiwi, "5"), &outcome).ok());

@@ -20,6 +20,7 @@ from stubs import REPO_ROOT
 from text_client import TextClient
 
 SHIPPED_CONFIG = REPO_ROOT / "deploy" / "herd.textproto"
+MAKE_CERTS = REPO_ROOT / "deploy" / "make-certs.sh"
 STARTUP_TIMEOUT = 30.0
 STOP_TIMEOUT = 15.0
 # Flooding and catch-up across the herd, including a link's reconnect
@@ -86,17 +87,48 @@ def load_shipped_config(stubs):
     return config
 
 
-def config_on_free_ports(stubs, log_dir, trusted_peers=None):
+def make_certs(out_dir, names):
+    """A herd CA and a certificate per name in out_dir (deploy/make-certs.sh);
+    returns out_dir."""
+    result = subprocess.run([str(MAKE_CERTS), str(out_dir), *names],
+                            capture_output=True, text=True, timeout=60,
+                            check=False)
+    if result.returncode != 0:
+        raise RuntimeError(f"{MAKE_CERTS} failed:\n{result.stderr}")
+    return Path(out_dir)
+
+
+def set_tls(config, certs_dir):
+    """Points config's tls section at certs_dir (absolute paths)."""
+    certs_dir = Path(certs_dir).resolve()
+    config.tls.ca_cert_path = str(certs_dir / "ca.crt")
+    config.tls.cert_path = str(certs_dir / "{name}.crt")
+    config.tls.key_path = str(certs_dir / "{name}.key")
+
+
+def config_on_free_ports(stubs, log_dir, trusted_peers=None, certs_dir=None):
     """The shipped herd with every port replaced by a free one, logging to
-    log_dir; trusted_peers ({name: [IP, ...]}) added to its servers."""
+    log_dir; trusted_peers ({name: [IP, ...]}) added to its servers. With
+    certs_dir, a new herd CA and certificates are made there and the tls
+    section points at them; without, the config has no usable tls section."""
     config = load_shipped_config(stubs)
-    ports = iter(free_ports(2 * len(config.servers)))
+    ports = iter(free_ports(3 * len(config.servers)))
     for server in config.servers:
-        for field in ("gateway_address", "grpc_address"):
+        if not server.operator_address:
+            server.operator_address = server.grpc_address
+        for field in ("gateway_address", "grpc_address", "operator_address"):
             host, _ = split_address(getattr(server, field))
             setattr(server, field, f"{host}:{next(ports)}")
         server.trusted_peer_addresses.extend((trusted_peers or {}).get(server.name, []))
     config.log_directory = str(log_dir)
+    if config.HasField("durability"):
+        # Each herd its own: the shipped relative "data" would be shared by
+        # every herd started from the same directory.
+        config.durability.data_directory = str(Path(log_dir).parent / "data")
+    config.ClearField("tls")
+    if certs_dir is not None:
+        make_certs(certs_dir, [server.name for server in config.servers])
+        set_tls(config, certs_dir)
     return config
 
 
@@ -143,6 +175,8 @@ class Herd:
         self.workdir = Path(workdir)
         self.log_dir = self.workdir / "logs"
         self.config_path = self.workdir / "herd.textproto"
+        # The herd's CA and certificates (made anew for every herd).
+        self.certs_dir = self.workdir / "certs"
         self._trusted_peers = trusted_peers or {}
         self._edit_config = edit_config
         self._processes = []  # every incarnation, in start order
@@ -154,7 +188,8 @@ class Herd:
     # --- configuration -------------------------------------------------
     def _write_config(self):
         config = config_on_free_ports(self.stubs, self.log_dir,
-                                      self._trusted_peers)
+                                      self._trusted_peers,
+                                      certs_dir=self.certs_dir)
         if self._edit_config:
             self._edit_config(config)
         self.config_path.write_text(text_format.MessageToString(config))
@@ -174,6 +209,10 @@ class Herd:
         """(host, port) of a server's text gateway."""
         return split_address(self.server(name).gateway_address)
 
+    def peer_address(self, name):
+        """host:port of a server's peer listener (mutual TLS)."""
+        return self.server(name).grpc_address
+
     def log_path(self, name):
         return self.log_dir / f"{name}.log"
 
@@ -181,11 +220,11 @@ class Herd:
         return self._current[name]
 
     # --- processes -----------------------------------------------------
-    def _launch(self, name):
+    def _launch(self, name, config_path=None, extra_args=()):
         incarnation = self._incarnations.get(name, 0) + 1
         self._incarnations[name] = incarnation
-        command = [self.binary, "--config", str(self.config_path),
-                   "--name", name, "--log_dir", str(self.log_dir)]
+        command = [self.binary, "--config", str(config_path or self.config_path),
+                   "--name", name, "--log_dir", str(self.log_dir), *extra_args]
         node = NodeProcess(name, command, self.workdir, incarnation)
         self._processes.append(node)
         self._current[name] = node
@@ -197,7 +236,8 @@ class Herd:
         request = self.stubs.health_pb2.HealthCheckRequest(service="")
         serving = self.stubs.health_pb2.HealthCheckResponse.SERVING
         ports = [self.gateway(name),
-                 split_address(self.server(name).grpc_address)]
+                 split_address(self.server(name).grpc_address),
+                 split_address(self.server(name).operator_address)]
 
         def ready():
             if not node.running():
@@ -243,11 +283,12 @@ class Herd:
         self._drop_channel(name)
         return node.popen.returncode
 
-    def restart(self, name):
-        """Starts a server again with the same config and waits until it is
+    def restart(self, name, config_path=None, extra_args=()):
+        """Starts a server again (with the same config unless config_path;
+        extra_args appended to its command line) and waits until it is
         serving; only allowed once its previous run has ended."""
         assert not self._current[name].running(), f"{name} is still running"
-        self._launch(name)
+        self._launch(name, config_path, extra_args)
         self._wait_ready(name)
 
     def _kill_all(self):
@@ -289,9 +330,11 @@ class Herd:
 
     # --- clients -------------------------------------------------------
     def channel(self, name):
+        """A plaintext channel to a server's operator listener (client-facing
+        RPCs, status, health, reflection)."""
         if name not in self._channels:
             self._channels[name] = grpc.insecure_channel(
-                self.server(name).grpc_address, options=CHANNEL_OPTIONS)
+                self.server(name).operator_address, options=CHANNEL_OPTIONS)
         return self._channels[name]
 
     def _drop_channel(self, name):

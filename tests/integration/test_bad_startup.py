@@ -36,7 +36,8 @@ def assert_refused(result, *words):
 def write_config(stubs, tmp_path):
     """Writes the shipped herd (free ports), changed by edit, to a file."""
     def write(edit=None, name="herd.textproto"):
-        config = config_on_free_ports(stubs, tmp_path / "logs")
+        config = config_on_free_ports(stubs, tmp_path / "logs",
+                                      certs_dir=tmp_path / "certs")
         if edit:
             edit(config)
         path = tmp_path / name
@@ -118,7 +119,8 @@ def test_bad_herd_file(herdnode_bin, write_config, case):
         assert any(w in result.stderr.lower() for w in one_of), result.stderr
 
 
-@pytest.mark.parametrize("field", ["gateway_address", "grpc_address"])
+@pytest.mark.parametrize("field", ["gateway_address", "grpc_address",
+                                   "operator_address"])
 def test_port_in_use(herdnode_bin, write_config, field):
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))

@@ -1,5 +1,5 @@
 """Clients nobody here wrote: netcat on the gateway, and what grpcurl relies
-on (server reflection, the standard health service) on the gRPC port."""
+on (server reflection, the standard health service) on the operator port."""
 
 import re
 import shutil
@@ -53,7 +53,8 @@ def test_startup_line_names_both_addresses(herd):
     for name in herd.names:
         server = herd.server(name)
         expected = (f"herdnode {name}: gateway {server.gateway_address}, "
-                    f"grpc {server.grpc_address}")
+                    f"grpc {server.grpc_address}, "
+                    f"operator {server.operator_address}")
         path = herd.process(name).stdout_path
         wait_until(lambda: expected in path.read_text().splitlines(),
                    timeout=10, what=f"{expected!r} in {path}")

@@ -1,0 +1,178 @@
+#include "herdnode/tls_files.h"
+
+#include <openssl/bio.h>
+#include <openssl/evp.h>
+#include <openssl/objects.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+#include <openssl/x509_vfy.h>
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <memory>
+#include <sstream>
+#include <tuple>
+
+#include "absl/strings/str_replace.h"
+#include "fmt/format.h"
+
+namespace herd {
+namespace {
+
+// RAII owners of OpenSSL objects.
+template <auto Free>
+struct OpenSslFree {
+  template <typename T>
+  void operator()(T* object) const {
+    Free(object);
+  }
+};
+using BioPtr = std::unique_ptr<BIO, OpenSslFree<BIO_free>>;
+using X509Ptr = std::unique_ptr<X509, OpenSslFree<X509_free>>;
+using KeyPtr = std::unique_ptr<EVP_PKEY, OpenSslFree<EVP_PKEY_free>>;
+using StorePtr = std::unique_ptr<X509_STORE, OpenSslFree<X509_STORE_free>>;
+using StoreContextPtr =
+    std::unique_ptr<X509_STORE_CTX, OpenSslFree<X509_STORE_CTX_free>>;
+
+// One configured file: which field named it, and where it resolved to.
+struct TlsFile {
+  std::string field;  // e.g. "tls.cert_path"
+  std::filesystem::path path;
+
+  std::string Describe() const {
+    return fmt::format("{} '{}'", field, path.string());
+  }
+};
+
+absl::StatusOr<std::string> ReadTlsFile(const TlsFile& file,
+                                        std::string_view configured) {
+  if (configured.empty()) {
+    return absl::InvalidArgumentError(
+        fmt::format("the herd file's tls section has no {}", file.field));
+  }
+  std::ifstream in(file.path, std::ios::binary);
+  if (!in) {
+    return absl::NotFoundError(fmt::format(
+        "{}: cannot read: {}", file.Describe(), std::strerror(errno)));
+  }
+  std::ostringstream bytes;
+  bytes << in.rdbuf();
+  if (bytes.str().empty()) {
+    return absl::InvalidArgumentError(
+        fmt::format("{}: the file is empty", file.Describe()));
+  }
+  return bytes.str();
+}
+
+BioPtr MemoryBio(const std::string& pem) {
+  return BioPtr(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
+}
+
+absl::StatusOr<X509Ptr> ParseCertificate(const std::string& pem,
+                                         const TlsFile& file) {
+  BioPtr bio = MemoryBio(pem);
+  X509Ptr cert(PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr));
+  if (bio == nullptr || cert == nullptr) {
+    return absl::InvalidArgumentError(
+        fmt::format("{}: not a PEM certificate", file.Describe()));
+  }
+  return cert;
+}
+
+std::string CommonName(X509* cert) {
+  char name[256] = {};
+  const int length =
+      X509_NAME_get_text_by_NID(X509_get_subject_name(cert), NID_commonName,
+                                name, static_cast<int>(sizeof(name)));
+  return length > 0 ? std::string(name, static_cast<size_t>(length)) : "";
+}
+
+// Whether ca signed cert (chain verification as a TLS peer would do it).
+absl::Status CheckSignedBy(X509* cert, X509* ca, const TlsFile& cert_file,
+                           const TlsFile& ca_file) {
+  StorePtr store(X509_STORE_new());
+  StoreContextPtr context(X509_STORE_CTX_new());
+  if (store == nullptr || context == nullptr ||
+      X509_STORE_add_cert(store.get(), ca) != 1 ||
+      X509_STORE_CTX_init(context.get(), store.get(), cert, nullptr) != 1) {
+    return absl::InternalError("cannot set up certificate verification");
+  }
+  if (X509_verify_cert(context.get()) != 1) {
+    return absl::InvalidArgumentError(
+        fmt::format("{} does not verify against the herd CA {}: {}",
+                    cert_file.Describe(), ca_file.Describe(),
+                    X509_verify_cert_error_string(
+                        X509_STORE_CTX_get_error(context.get()))));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+std::filesystem::path ResolveTlsPath(std::string_view configured,
+                                     std::string_view server_name,
+                                     const std::filesystem::path& base_dir) {
+  const std::filesystem::path path(absl::StrReplaceAll(
+      std::string(configured), {{"{name}", std::string(server_name)}}));
+  return path.is_absolute() ? path : base_dir / path;
+}
+
+absl::StatusOr<TlsMaterial> LoadTlsMaterial(
+    const v1::HerdConfig& config, std::string_view server_name,
+    const std::filesystem::path& base_dir) {
+  if (!config.has_tls()) {
+    return absl::InvalidArgumentError(
+        "the herd file has no tls section (the inter-node mutual TLS "
+        "certificates); add one, or run with --insecure to go without");
+  }
+  const v1::TlsConfig& tls = config.tls();
+  const auto file = [&](std::string field, const std::string& configured) {
+    return TlsFile{std::move(field),
+                   ResolveTlsPath(configured, server_name, base_dir)};
+  };
+  const TlsFile ca_file = file("tls.ca_cert_path", tls.ca_cert_path());
+  const TlsFile cert_file = file("tls.cert_path", tls.cert_path());
+  const TlsFile key_file = file("tls.key_path", tls.key_path());
+
+  TlsMaterial material;
+  for (const auto& [tls_file, configured, target] :
+       {std::tuple{&ca_file, &tls.ca_cert_path(), &material.ca_cert_pem},
+        std::tuple{&cert_file, &tls.cert_path(), &material.cert_chain_pem},
+        std::tuple{&key_file, &tls.key_path(), &material.private_key_pem}}) {
+    absl::StatusOr<std::string> bytes = ReadTlsFile(*tls_file, *configured);
+    if (!bytes.ok()) return bytes.status();
+    *target = *std::move(bytes);
+  }
+
+  absl::StatusOr<X509Ptr> ca = ParseCertificate(material.ca_cert_pem, ca_file);
+  if (!ca.ok()) return ca.status();
+  absl::StatusOr<X509Ptr> cert =
+      ParseCertificate(material.cert_chain_pem, cert_file);
+  if (!cert.ok()) return cert.status();
+  BioPtr key_bio = MemoryBio(material.private_key_pem);
+  KeyPtr key(PEM_read_bio_PrivateKey(key_bio.get(), nullptr, nullptr, nullptr));
+  if (key == nullptr) {
+    return absl::InvalidArgumentError(fmt::format(
+        "{}: not an unencrypted PEM private key", key_file.Describe()));
+  }
+  if (X509_check_private_key(cert->get(), key.get()) != 1) {
+    return absl::InvalidArgumentError(fmt::format(
+        "{} is not the key of {}", key_file.Describe(), cert_file.Describe()));
+  }
+  if (absl::Status signed_by =
+          CheckSignedBy(cert->get(), ca->get(), cert_file, ca_file);
+      !signed_by.ok()) {
+    return signed_by;
+  }
+  // Peers authorize this node by the common name: it must be the name the
+  // node sends as from_server.
+  if (const std::string cn = CommonName(cert->get()); cn != server_name) {
+    return absl::InvalidArgumentError(
+        fmt::format("{} has common name '{}', not this server's name '{}'",
+                    cert_file.Describe(), cn, server_name));
+  }
+  return material;
+}
+
+}  // namespace herd

@@ -1,0 +1,40 @@
+// The files of a node's mutual TLS (the herd file's tls section): where
+// they are, reading them, and checking at start that they can work, so a
+// wrong file is an error naming it rather than a handshake that fails later.
+#ifndef HERD_HERDNODE_TLS_FILES_H_
+#define HERD_HERDNODE_TLS_FILES_H_
+
+#include <filesystem>
+#include <string>
+#include <string_view>
+
+#include "absl/status/statusor.h"
+#include "herd/v1/config.pb.h"
+
+namespace herd {
+
+// PEM texts, as gRPC's SSL credentials take them.
+struct TlsMaterial {
+  std::string ca_cert_pem;      // the herd CA: the only trusted root
+  std::string cert_chain_pem;   // this node's certificate
+  std::string private_key_pem;  // its private key
+};
+
+// A tls path with every "{name}" replaced by server_name; a relative result
+// is taken relative to base_dir (the herd file's directory).
+std::filesystem::path ResolveTlsPath(std::string_view configured,
+                                     std::string_view server_name,
+                                     const std::filesystem::path& base_dir);
+
+// Reads the three files of config.tls() for server_name and checks that
+// the CA and certificate are PEM certificates, the key is this
+// certificate's, the certificate is signed by the CA and its common name
+// is server_name. Errors name the field and the file (a herd file without
+// a tls section is an error that mentions --insecure).
+absl::StatusOr<TlsMaterial> LoadTlsMaterial(
+    const v1::HerdConfig& config, std::string_view server_name,
+    const std::filesystem::path& base_dir);
+
+}  // namespace herd
+
+#endif  // HERD_HERDNODE_TLS_FILES_H_
