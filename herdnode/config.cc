@@ -83,13 +83,20 @@ absl::Status ValidateServers(const v1::HerdConfig& config) {
       return absl::InvalidArgumentError(
           absl::StrCat("server name '", server.name(), "' is used twice"));
     }
-    const std::pair<const char*, const std::string*> fields[] = {
-        {"gateway_address", &server.gateway_address()},
-        {"grpc_address", &server.grpc_address()},
-        {"operator_address", &server.operator_address()}};
-    for (const auto& [field, value] : fields) {
-      // The operator listener is optional.
-      if (value == &server.operator_address() && value->empty()) continue;
+    struct AddressField {
+      const char* name;
+      const std::string* value;
+      bool optional;  // the operator and HTTP listeners may be left out
+    };
+    // Decided by a flag, not by comparing pointers: unset proto3 strings all
+    // share one empty default instance.
+    const AddressField fields[] = {
+        {"gateway_address", &server.gateway_address(), false},
+        {"grpc_address", &server.grpc_address(), false},
+        {"operator_address", &server.operator_address(), true},
+        {"http_address", &server.http_address(), true}};
+    for (const auto& [field, value, optional] : fields) {
+      if (optional && value->empty()) continue;
       const std::string owner =
           absl::StrCat("server ", server.name(), "'s ", field);
       absl::StatusOr<HostPort> parsed = ParseHostPort(*value);

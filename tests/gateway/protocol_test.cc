@@ -77,6 +77,19 @@ TEST(ParseIamatTest, WhitespaceRunsTabsAndCrLfAreAccepted) {
   EXPECT_EQ(IamatFields("IAMAT\tk\t+1+1\t1\n"), "k|+1+1|1");
 }
 
+TEST(ParseCommandTest, ClientIdsMustBeValidUtf8) {
+  // Client ids become protobuf strings, which must be UTF-8.
+  EXPECT_EQ(IamatFields("IAMAT k\xc3\xa9vin +1+1 1"), "k\xc3\xa9vin|+1+1|1");
+  EXPECT_EQ(IamatFields("IAMAT \xf0\x9f\xa6\x98 +1+1 1"),
+            "\xf0\x9f\xa6\x98|+1+1|1");
+  EXPECT_TRUE(IsInvalid("IAMAT k\xff +1+1 1"));
+  EXPECT_TRUE(IsInvalid("IAMAT k\xc3 +1+1 1"));          // truncated
+  EXPECT_TRUE(IsInvalid("IAMAT k\xc0\xaf +1+1 1"));      // overlong '/'
+  EXPECT_TRUE(IsInvalid("IAMAT k\xed\xa0\x80 +1+1 1"));  // surrogate
+  EXPECT_TRUE(IsInvalid("WHATSAT k\xfe 10 5"));
+  EXPECT_TRUE(IsInvalid("AT S\x80 +0.1 k +1+1 1"));
+}
+
 TEST(ParseIamatTest, WrongFieldCountIsInvalid) {
   EXPECT_TRUE(IsInvalid("IAMAT kiwi +34.068930-118.445127"));
   EXPECT_TRUE(IsInvalid("IAMAT kiwi +34.068930-118.445127 1 extra"));

@@ -178,6 +178,17 @@ TEST(ValidateHerdConfigTest, OperatorAddressIsOptionalButChecked) {
                         "already server B's grpc_address"));
 }
 
+TEST(ValidateHerdConfigTest, GatewayAndGrpcAddressesAreRequired) {
+  // Found by fuzz_herd_config: an unset required address must not pass as an
+  // unset optional one.
+  v1::HerdConfig config = Parse(kTwoServers);
+  config.mutable_servers(0)->clear_grpc_address();
+  EXPECT_THAT(ValidationError(config), HasSubstr("server A's grpc_address"));
+  config = Parse(kTwoServers);
+  config.mutable_servers(1)->clear_gateway_address();
+  EXPECT_THAT(ValidationError(config), HasSubstr("server B's gateway_address"));
+}
+
 TEST(ValidateHerdConfigTest, LinkToUnknownServer) {
   v1::HerdConfig config = Parse(kTwoServers);
   config.mutable_links(0)->set_b("C");
