@@ -153,7 +153,8 @@ absl::StatusOr<tcp::endpoint> ResolveListenAddress(std::string_view text,
   return results.begin()->endpoint();
 }
 
-// The first line of a reply and its size, for the log.
+// The first line of a reply and its size, for the log (the log escapes
+// control and non-ASCII bytes itself: see herdnode/server_log.cc).
 std::string DescribeReply(std::string_view reply) {
   const size_t newline = reply.find('\n');
   if (newline == reply.size() - 1) return std::string(reply.substr(0, newline));
@@ -209,6 +210,7 @@ struct ServerContext {
   NodeClient* node = nullptr;
   spdlog::logger* log = nullptr;
   ConnectionRegistry* registry = nullptr;
+  GatewayObserver* observer = nullptr;  // may be null
 };
 
 // One client connection. Everything here runs on the connection's strand
@@ -230,6 +232,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void Start() {
     server_.log->info("[{}] connection opened from {}{}", id_, peer_,
                       trusted_ ? " (trusted peer)" : "");
+    if (server_.observer != nullptr) server_.observer->OnConnectionOpened();
     Extend(server_.limits.idle_timeout,
            fmt::format("idle for {} s without a complete line",
                        server_.limits.idle_timeout.count()));
@@ -251,6 +254,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
     reader_wake_.cancel();
     writer_wake_.cancel();
     server_.registry->Remove(id_);
+    if (server_.observer != nullptr) server_.observer->OnConnectionClosed();
   }
 
  private:
@@ -367,6 +371,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
       [[maybe_unused]] std::shared_ptr<Connection> keep_alive, uint64_t seq,
       std::string line, v1::Instant received_at) {
     std::string reply;
+    const absl::Time started = absl::Now();
     try {
       reply = co_await Answer(line, received_at);
     } catch (const std::exception& error) {
@@ -374,6 +379,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
       server_.log->error("[{}] handling '{}' failed: {}", id_, line,
                          error.what());
       reply = FormatErrorReply(line);
+    }
+    if (server_.observer != nullptr) {
+      server_.observer->OnRequest(RequestCommand(line), absl::Now() - started);
     }
     --in_flight_;
     reader_wake_.cancel();
@@ -560,6 +568,7 @@ class GatewayServer::Impl {
     context_.node = &node_;
     context_.log = log_.get();
     context_.registry = &registry_;
+    context_.observer = options_.observer.get();
   }
 
   absl::Status Start() {

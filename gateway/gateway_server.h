@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "gateway/gateway_observer.h"
 #include "grpcpp/channel.h"
 #include "herd/v1/config.pb.h"
 #include "spdlog/logger.h"
@@ -24,6 +25,9 @@ struct GatewayOptions {
   std::vector<std::string> trusted_peer_addresses;
   // Limits; zero fields take the documented defaults.
   v1::GatewayLimits limits;
+  // Told about connections and request latency (the node's metrics); may be
+  // null.
+  std::shared_ptr<GatewayObserver> observer;
 };
 
 class GatewayServer {

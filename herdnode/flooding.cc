@@ -72,6 +72,14 @@ void Flooder::AwaitDurable() {
   durable.WaitForNotification();
 }
 
+void Flooder::AfterDurable(DurableDone done) {
+  if (journal_ == nullptr) {
+    done(absl::OkStatus());
+    return;
+  }
+  journal_->AfterDurable(std::move(done));
+}
+
 FloodCounters Flooder::counters() const {
   FloodCounters counters;
   counters.received = received_.load(std::memory_order_relaxed);

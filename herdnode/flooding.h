@@ -81,6 +81,9 @@ class Flooder {
   // Blocks until every update flooded so far is durable. For worker
   // threads only: never on an event loop or a gRPC callback.
   void AwaitDurable();
+  // done runs once every update flooded so far is durable (at once without
+  // a journal), on any thread.
+  void AfterDurable(DurableDone done);
 
   FloodCounters counters() const;
 

@@ -9,6 +9,7 @@
 #include "grpcpp/server_builder.h"
 #include "herdnode/config.h"
 #include "herdnode/local_caller.h"
+#include "herdnode/timed_places.h"
 
 namespace herd {
 namespace {
@@ -64,6 +65,7 @@ absl::StatusOr<std::unique_ptr<Node>> Node::Start(NodeOptions options) {
   if (!self.ok()) return self.status();
   const std::string address = (*self)->grpc_address();
   const std::string operator_address = (*self)->operator_address();
+  const std::string http_address = (*self)->http_address();
   if (options.log == nullptr) {
     return absl::InvalidArgumentError("node started without a server log");
   }
@@ -91,7 +93,23 @@ absl::StatusOr<std::unique_ptr<Node>> Node::Start(NodeOptions options) {
         std::move(link_options), node->flooder_, node->options_.log));
     sinks.push_back(node->links_.back().get());
   }
+  // Watch streams see accepted updates exactly as the peers do.
+  node->watch_hub_ = std::make_unique<WatchHub>(node->metrics_);
+  sinks.push_back(node->watch_hub_.get());
   node->flooder_.SetPeers(sinks);
+  node->status_collector_ = std::make_shared<NodeStatusCollector>(
+      [node = node.get()] { return node->flooder_.counters(); },
+      [node = node.get()] {
+        std::vector<v1::PeerStatus> peers;
+        for (const auto& link : node->links_) peers.push_back(link->Status());
+        return peers;
+      },
+      [node = node.get()] { return node->store_.size(); });
+  node->metrics_->AddCollectable(node->status_collector_);
+  if (node->options_.places != nullptr) {
+    node->options_.places = std::make_unique<TimedPlacesProvider>(
+        std::move(node->options_.places), node->metrics_);
+  }
 
   NodeServiceDeps deps;
   deps.self_name = node->options_.server_name;
@@ -104,6 +122,7 @@ absl::StatusOr<std::unique_ptr<Node>> Node::Start(NodeOptions options) {
   deps.flooder = &node->flooder_;
   for (const auto& link : node->links_) deps.links.push_back(link.get());
   deps.places = node->options_.places.get();
+  deps.watch_hub = node->watch_hub_.get();
   deps.log = node->options_.log;
   deps.listener = node->options_.tls != nullptr ? PeerListener::kMutualTls
                                                 : PeerListener::kInsecure;
@@ -126,6 +145,18 @@ absl::StatusOr<std::unique_ptr<Node>> Node::Start(NodeOptions options) {
     if (!operator_server.ok()) return operator_server.status();
     node->operator_server_ = *std::move(operator_server);
   }
+  if (!http_address.empty()) {
+    HttpRoutes routes;
+    routes["/metrics"] = [metrics = node->metrics_] {
+      // The Prometheus text exposition format, version 0.0.4.
+      return HttpReply{"text/plain; version=0.0.4; charset=utf-8",
+                       metrics->Exposition()};
+    };
+    absl::StatusOr<std::unique_ptr<HttpListener>> http = HttpListener::Start(
+        http_address, std::move(routes), node->options_.log);
+    if (!http.ok()) return http.status();
+    node->http_ = *std::move(http);
+  }
   std::vector<
       std::unique_ptr<grpc::experimental::ClientInterceptorFactoryInterface>>
       stamp;
@@ -134,10 +165,12 @@ absl::StatusOr<std::unique_ptr<Node>> Node::Start(NodeOptions options) {
       node->server_->experimental().InProcessChannelWithInterceptors(
           grpc::ChannelArguments(), std::move(stamp));
   node->options_.log->info(
-      "node {} listening for gRPC on {} ({}), operator listener {} (epoch {})",
+      "node {} listening for gRPC on {} ({}), operator listener {}, HTTP {} "
+      "(epoch {})",
       node->options_.server_name, address,
       node->options_.tls != nullptr ? "mutual TLS" : "plaintext, --insecure",
-      operator_address.empty() ? "none" : operator_address, node->epoch_);
+      operator_address.empty() ? "none" : operator_address,
+      http_address.empty() ? "none" : http_address, node->epoch_);
   for (const auto& link : node->links_) link->Start();
   return node;
 }
@@ -147,6 +180,10 @@ Node::~Node() { Stop(); }
 void Node::Stop() {
   if (stopped_) return;
   stopped_ = true;
+  if (http_ != nullptr) http_->Stop();
+  // Watch streams never end by themselves: end them, or the servers'
+  // shutdown below would wait out its grace period for them.
+  if (watch_hub_ != nullptr) watch_hub_->Stop();
   const auto deadline =
       absl::ToChronoTime(absl::Now() + options_.shutdown_grace);
   // Handlers still running may flood to the links, so those stop after.

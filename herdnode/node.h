@@ -14,7 +14,9 @@
 #include "herd/v1/config.pb.h"
 #include "herdnode/durable_log.h"
 #include "herdnode/flooding.h"
+#include "herdnode/http_listener.h"
 #include "herdnode/location_store.h"
+#include "herdnode/metrics.h"
 #include "herdnode/node_service.h"
 #include "herdnode/peer_link.h"
 #include "herdnode/places_provider.h"
@@ -54,6 +56,10 @@ class Node {
   // gateway uses it (and only it may relay text AT lines).
   std::shared_ptr<grpc::Channel> InProcessChannel() { return in_process_; }
   const std::string& epoch() const { return epoch_; }
+  // The node's Prometheus metrics; the gateway reports into them too.
+  const std::shared_ptr<NodeMetrics>& metrics() const { return metrics_; }
+  // The HTTP listener's port (0 without an http_address).
+  uint16_t HttpPort() const { return http_ ? http_->BoundPort() : 0; }
   // Shuts the server down (grace period, then cancel), then the links.
   // Idempotent.
   void Stop();
@@ -63,11 +69,17 @@ class Node {
 
   NodeOptions options_;
   std::string epoch_;
+  // Shared with the places decorator and the gateway, whose last callbacks
+  // may come after the node is gone.
+  std::shared_ptr<NodeMetrics> metrics_ = std::make_shared<NodeMetrics>();
   LocationStore store_;
   Flooder flooder_{store_};
   // Null unless the herd file asks for durability.
   std::unique_ptr<DurableLog> durable_log_;
   std::vector<std::unique_ptr<PeerLink>> links_;
+  // After the links (a sink of the flooder like them), before the servers
+  // whose Watch calls it serves.
+  std::unique_ptr<WatchHub> watch_hub_;
   std::unique_ptr<NodeService> service_;
   std::unique_ptr<grpc::Server> server_;
   // The operator listener: its own server, so that its service instance
@@ -76,6 +88,10 @@ class Node {
   std::unique_ptr<NodeService> operator_service_;
   std::unique_ptr<grpc::Server> operator_server_;
   std::shared_ptr<grpc::Channel> in_process_;
+  // Reads the flooding counters and links at scrape time.
+  std::shared_ptr<NodeStatusCollector> status_collector_;
+  // GET /metrics on http_address; null without one.
+  std::unique_ptr<HttpListener> http_;
   bool stopped_ = false;
 };
 

@@ -9,6 +9,7 @@
 #include "herdnode/local_caller.h"
 #include "herdnode/location_check.h"
 #include "herdnode/location_text.h"
+#include "herdnode/propagate_stream.h"
 #include "herdnode/status_text.h"
 
 namespace herd {
@@ -142,6 +143,24 @@ grpc::ServerUnaryReactor* NodeService::PropagateLocation(
         }
         response->set_outcome(outcome);
       });
+}
+
+grpc::ServerReadReactor<v1::PropagateLocationsRequest>*
+NodeService::PropagateLocations(grpc::CallbackServerContext* context,
+                                v1::PropagateLocationsResponse* response) {
+  // Authorized like PropagateLocation, once per stream: the transport's
+  // identity of the caller does not change within one.
+  auto authorize =
+      [this, context](const std::string& from) -> absl::StatusOr<PeerLink*> {
+    if (absl::Status allowed =
+            AuthorizePeer(*context, "PropagateLocations", from);
+        !allowed.ok()) {
+      return allowed;
+    }
+    return LinkTo(from);
+  };
+  return ServePropagateStream(context, response, std::move(authorize),
+                              *deps_.flooder, deps_.log);
 }
 
 grpc::ServerUnaryReactor* NodeService::Sync(
@@ -294,6 +313,13 @@ grpc::ServerUnaryReactor* NodeService::GetStatus(
     *response->add_peers() = link->Status();
   }
   return FinishNow(context, grpc::Status::OK);
+}
+
+grpc::ServerWriteReactor<v1::WatchEvent>* NodeService::Watch(
+    grpc::CallbackServerContext* context, const v1::WatchRequest* request) {
+  deps_.log->info("operator IN Watch from {} {}", context->peer(),
+                  request->ShortDebugString());
+  return deps_.watch_hub->Open(context, *request);
 }
 
 }  // namespace herd

@@ -15,6 +15,7 @@
 #include "herdnode/peer_auth.h"
 #include "herdnode/peer_link.h"
 #include "herdnode/places_provider.h"
+#include "herdnode/watch.h"
 #include "spdlog/logger.h"
 
 namespace herd {
@@ -36,6 +37,7 @@ struct NodeServiceDeps {
   Flooder* flooder = nullptr;
   std::vector<PeerLink*> links;      // one per linked peer
   PlacesProvider* places = nullptr;  // may be null: WHATSAT unimplemented
+  WatchHub* watch_hub = nullptr;     // Watch streams (required)
   std::shared_ptr<spdlog::logger> log;
 };
 
@@ -47,6 +49,9 @@ class NodeService final : public v1::HerdNode::CallbackService {
       grpc::CallbackServerContext* context,
       const v1::PropagateLocationRequest* request,
       v1::PropagateLocationResponse* response) override;
+  grpc::ServerReadReactor<v1::PropagateLocationsRequest>* PropagateLocations(
+      grpc::CallbackServerContext* context,
+      v1::PropagateLocationsResponse* response) override;
   grpc::ServerUnaryReactor* Sync(grpc::CallbackServerContext* context,
                                  const v1::SyncRequest* request,
                                  v1::SyncResponse* response) override;
@@ -65,6 +70,9 @@ class NodeService final : public v1::HerdNode::CallbackService {
   grpc::ServerUnaryReactor* GetStatus(grpc::CallbackServerContext* context,
                                       const v1::GetStatusRequest* request,
                                       v1::GetStatusResponse* response) override;
+  grpc::ServerWriteReactor<v1::WatchEvent>* Watch(
+      grpc::CallbackServerContext* context,
+      const v1::WatchRequest* request) override;
 
  private:
   // The link to a peer by name, or null if that server is not linked here.

@@ -60,11 +60,42 @@ std::string_view LinkStateName(LinkState state) {
   return "UNKNOWN";
 }
 
-// One PropagateLocation in flight; shared by the callback that finishes it.
-struct PeerLink::LiveCall {
-  grpc::ClientContext context;
-  v1::PropagateLocationRequest request;
-  v1::PropagateLocationResponse response;
+// One PropagateLocations stream. A hold keeps gRPC from finishing it while
+// the link may still write on it from outside its reactions; Close() drops
+// the hold, exactly once, when the link is done with it.
+class PeerLink::LiveStream final
+    : public grpc::ClientWriteReactor<v1::PropagateLocationsRequest> {
+ public:
+  LiveStream(PeerLink& link, v1::HerdNode::Stub& stub) : link_(link) {
+    request_.set_from_server(link.options_.self_name);
+    stub.async()->PropagateLocations(&context_, &response_, this);
+    AddHold();
+    StartCall();
+  }
+
+  // The message being written; only touched by the writer of the moment.
+  v1::PropagateLocationsRequest& request() { return request_; }
+  void Write() { StartWrite(&request_); }
+  void Cancel() { context_.TryCancel(); }
+  void Close() {
+    context_.TryCancel();
+    RemoveHold();
+  }
+
+  void OnWriteDone(bool ok) override { link_.OnWriteDone(this, ok); }
+  void OnDone(const grpc::Status& status) override {
+    link_.OnStreamDone(this, status);
+  }
+
+  // Guarded by the link's mu_.
+  bool writing = false;
+  bool detached = false;
+
+ private:
+  PeerLink& link_;
+  grpc::ClientContext context_;
+  v1::PropagateLocationsRequest request_;
+  v1::PropagateLocationsResponse response_;
 };
 
 PeerLink::PeerLink(PeerLinkOptions options, Flooder& flooder,
@@ -74,7 +105,8 @@ PeerLink::PeerLink(PeerLinkOptions options, Flooder& flooder,
       log_(std::move(log)),
       channel_(MakeChannel(options_)),
       stub_(v1::HerdNode::NewStub(channel_)),
-      backoff_(options_.initial_backoff) {}
+      backoff_(options_.initial_backoff),
+      pending_(options_.max_queued) {}
 
 PeerLink::~PeerLink() { Stop(); }
 
@@ -87,89 +119,109 @@ void PeerLink::Start() {
 }
 
 void PeerLink::Stop() {
+  LiveStream* to_close = nullptr;
   {
     absl::MutexLock lock(&mu_);
     if (!stopping_) {
       stopping_ = true;
       worker_kick_ = true;
-      pending_.clear();
-      for (grpc::ClientContext* context : live_contexts_) context->TryCancel();
+      pending_.Clear();
+      to_close = DetachStreamLocked();
       if (sync_context_ != nullptr) sync_context_->TryCancel();
     }
   }
+  if (to_close != nullptr) to_close->Close();
   if (worker_.joinable()) {
     worker_.request_stop();
     worker_.join();
   }
-  // Callbacks of cancelled calls still run; they use this object.
+  // Reactions of closed streams still run; they use this object.
   absl::MutexLock lock(&mu_);
   mu_.Await(absl::Condition(
-      +[](size_t* in_flight) { return *in_flight == 0; }, &in_flight_));
+      +[](absl::flat_hash_map<LiveStream*, std::unique_ptr<LiveStream>>*
+              streams) { return streams->empty(); },
+      &streams_));
 }
 
 void PeerLink::Send(const v1::Location& location) {
+  LiveStream* write_on = nullptr;
   {
     absl::MutexLock lock(&mu_);
     if (stopping_ || state_ == LinkState::kDown) return;
-    if (in_flight_ >= options_.max_in_flight) {
-      // Coalesce: memory stays bounded by the number of clients, and the
-      // newest update of each client still gets there.
-      auto [it, inserted] =
-          pending_.try_emplace(location.client_id(), location);
-      if (!inserted && std::is_gt(CompareInstants(location.client_time(),
-                                                  it->second.client_time()))) {
-        it->second = location;
-      }
-      return;
-    }
-    ++in_flight_;
+    pending_.Push(location);
+    write_on = NextWriteLocked();
   }
-  StartCall(location);
+  if (write_on != nullptr) write_on->Write();
 }
 
-void PeerLink::StartCall(const v1::Location& location) {
-  auto call = std::make_shared<LiveCall>();
-  call->request.set_from_server(options_.self_name);
-  *call->request.mutable_location() = location;
-  call->context.set_deadline(
-      absl::ToChronoTime(absl::Now() + options_.call_deadline));
-  {
-    absl::MutexLock lock(&mu_);
-    live_contexts_.insert(&call->context);
-    // TryCancel before the call starts still cancels it once started.
-    if (stopping_) call->context.TryCancel();
-  }
-  log_->info("peer {} OUT PropagateLocation {} {}", options_.peer_name,
-             location.client_id(), location.client_time_text());
-  stub_->async()->PropagateLocation(
-      &call->context, &call->request, &call->response,
-      [this, call](const grpc::Status& status) { OnCallDone(call, status); });
+void PeerLink::OpenStreamLocked() {
+  auto stream = std::make_unique<LiveStream>(*this, *stub_);
+  stream_ = stream.get();
+  streams_.emplace(stream_, std::move(stream));
 }
 
-void PeerLink::OnCallDone(const std::shared_ptr<LiveCall>& call,
-                          const grpc::Status& status) {
-  std::optional<v1::Location> next;
+PeerLink::LiveStream* PeerLink::NextWriteLocked() {
+  if (stream_ == nullptr || stream_->writing || pending_.empty()) {
+    return nullptr;
+  }
+  pending_.TakeBatch(options_.max_batch,
+                     stream_->request().mutable_locations());
+  // One line per update, as before batching: the log shows where each went.
+  for (const v1::Location& location : stream_->request().locations()) {
+    log_->info("peer {} OUT PropagateLocation {} {}", options_.peer_name,
+               location.client_id(), location.client_time_text());
+  }
+  stream_->writing = true;
+  return stream_;
+}
+
+PeerLink::LiveStream* PeerLink::DetachStreamLocked() {
+  LiveStream* stream = std::exchange(stream_, nullptr);
+  if (stream == nullptr) return nullptr;
+  stream->detached = true;
+  if (!stream->writing) return stream;
+  // Its write ends soon (at once, failing); OnWriteDone closes it then.
+  stream->Cancel();
+  return nullptr;
+}
+
+void PeerLink::OnWriteDone(LiveStream* stream, bool ok) {
+  LiveStream* write_on = nullptr;
+  LiveStream* to_close = nullptr;
   {
     absl::MutexLock lock(&mu_);
-    live_contexts_.erase(&call->context);
-    if (status.ok()) {
-      ++updates_sent_;
-      if (!stopping_ && state_ != LinkState::kDown && !pending_.empty()) {
-        auto it = pending_.begin();
-        next = std::move(it->second);
-        pending_.erase(it);
-      }
-    } else if (!stopping_) {
-      MarkDownLocked(fmt::format("PropagateLocation {} failed: {} {}",
-                                 call->request.location().client_id(),
-                                 static_cast<int>(status.error_code()),
-                                 status.error_message()));
+    stream->writing = false;
+    if (stream->detached) {
+      to_close = stream;
+    } else if (!ok) {
+      to_close = MarkDownLocked(
+          fmt::format("PropagateLocations stream broke ({} updates not sent)",
+                      stream->request().locations_size()));
+    } else {
+      updates_sent_ +=
+          static_cast<uint64_t>(stream->request().locations_size());
+      write_on = NextWriteLocked();
     }
-    // Keep the slot for the next pending update; otherwise release it (the
-    // last touch of this object: Stop() may return right after).
-    if (!next.has_value()) --in_flight_;
   }
-  if (next.has_value()) StartCall(*next);
+  if (write_on != nullptr) write_on->Write();
+  // Last: closing may finish the stream and free it.
+  if (to_close != nullptr) to_close->Close();
+}
+
+void PeerLink::OnStreamDone(LiveStream* stream, const grpc::Status& status) {
+  std::unique_ptr<LiveStream> done;
+  {
+    absl::MutexLock lock(&mu_);
+    if (!status.ok() && status.error_code() != grpc::StatusCode::CANCELLED) {
+      log_->warn("peer {} PropagateLocations stream ended: {} {}",
+                 options_.peer_name, static_cast<int>(status.error_code()),
+                 status.error_message());
+    }
+    auto it = streams_.find(stream);
+    done = std::move(it->second);
+    streams_.erase(it);
+  }
+  // Freed outside mu_: Stop() may return (and this link go) right after.
 }
 
 void PeerLink::RequestCatchUp() {
@@ -178,9 +230,9 @@ void PeerLink::RequestCatchUp() {
   worker_kick_ = true;
 }
 
-void PeerLink::CountReceived() {
+void PeerLink::CountReceived(uint64_t updates) {
   absl::MutexLock lock(&mu_);
-  ++updates_received_;
+  updates_received_ += updates;
 }
 
 LinkState PeerLink::state() const {
@@ -207,16 +259,17 @@ void PeerLink::SetStateLocked(LinkState state) {
   log_->info("peer {} link {}", options_.peer_name, LinkStateName(state));
 }
 
-void PeerLink::MarkDownLocked(std::string_view reason) {
-  if (state_ == LinkState::kDown) return;
+PeerLink::LiveStream* PeerLink::MarkDownLocked(std::string_view reason) {
+  if (state_ == LinkState::kDown) return nullptr;
   log_->warn("peer {} {}", options_.peer_name, reason);
   SetStateLocked(LinkState::kDown);
   // Nothing queued would get there; the next catch-up recovers it.
-  pending_.clear();
+  pending_.Clear();
   // Jitter in [backoff/2, backoff] keeps the herd's retries apart.
   next_attempt_ = absl::Now() + backoff_ * absl::Uniform(jitter_, 0.5, 1.0);
   backoff_ = std::min(backoff_ * 2, options_.max_backoff);
   worker_kick_ = true;
+  return DetachStreamLocked();
 }
 
 void PeerLink::WorkerLoop(const std::stop_token& stop) {
@@ -252,10 +305,24 @@ void PeerLink::WorkerLoop(const std::stop_token& stop) {
     mu_.Lock();
     if (stopping_) break;
     if (!result.ok()) {
-      MarkDownLocked(fmt::format("catch-up failed: {}", StatusMessage(result)));
+      if (LiveStream* to_close = MarkDownLocked(
+              fmt::format("catch-up failed: {}", StatusMessage(result)));
+          to_close != nullptr) {
+        mu_.Unlock();
+        to_close->Close();
+        mu_.Lock();
+      }
     } else if (state_ == LinkState::kSyncing) {
+      // The peer answered, so the stream opens on a live connection; what
+      // was queued during the pull goes first.
+      OpenStreamLocked();
       SetStateLocked(LinkState::kUp);
       backoff_ = options_.initial_backoff;
+      if (LiveStream* write_on = NextWriteLocked(); write_on != nullptr) {
+        mu_.Unlock();
+        write_on->Write();
+        mu_.Lock();
+      }
     }
   }
 }

@@ -22,6 +22,7 @@
 #include "herd/v1/herd.grpc.pb.h"
 #include "herdnode/flooding.h"
 #include "herdnode/tls_files.h"
+#include "herdnode/update_queue.h"
 #include "spdlog/logger.h"
 
 namespace herd {
@@ -36,12 +37,13 @@ struct PeerLinkOptions {
   std::string peer_address;  // its grpc_address
   // Mutual TLS with the herd CA; null: plaintext (--insecure).
   std::shared_ptr<const TlsMaterial> tls;
-  absl::Duration call_deadline = absl::Seconds(2);
   absl::Duration sync_deadline = absl::Seconds(5);
   uint32_t sync_page_entries = 1000;
-  // Live PropagateLocation calls at once; beyond this, updates wait in a
-  // per-client map that keeps only each client's newest.
-  size_t max_in_flight = 256;
+  // Live updates go as batches of at most this many on one
+  // PropagateLocations stream, one message in flight at a time.
+  size_t max_batch = 512;
+  // Beyond this many waiting updates, only each client's newest is kept.
+  size_t max_queued = 65536;
   absl::Duration initial_backoff = absl::Milliseconds(100);
   absl::Duration max_backoff = absl::Seconds(5);
 };
@@ -71,23 +73,31 @@ class PeerLink final : public PeerSink {
   // without asking it to pull back -- unless this link is DOWN and so has
   // dropped updates the peer must pull.
   void RequestCatchUp();
-  // The service got a PropagateLocation from this peer.
-  void CountReceived();
+  // The service got this many live updates from this peer.
+  void CountReceived(uint64_t updates = 1);
 
   LinkState state() const;
   v1::PeerStatus Status() const;
 
  private:
-  struct LiveCall;
+  class LiveStream;
 
   void WorkerLoop(const std::stop_token& stop);
   // Pulls Sync pages until the peer says there are no more.
   absl::Status CatchUp(bool sync_back);
-  void StartCall(const v1::Location& location);
-  void OnCallDone(const std::shared_ptr<LiveCall>& call,
-                  const grpc::Status& status);
+  // Opens the stream live updates go on from now (the link is going UP).
+  void OpenStreamLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // If the stream is idle and updates wait, fills its next message and
+  // returns the stream to write it on (outside mu_); else null.
+  LiveStream* NextWriteLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Detaches the current stream; returns it if the caller must close it
+  // (outside mu_), null if its write in flight will.
+  LiveStream* DetachStreamLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void OnWriteDone(LiveStream* stream, bool ok);
+  void OnStreamDone(LiveStream* stream, const grpc::Status& status);
   void SetStateLocked(LinkState state) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  void MarkDownLocked(std::string_view reason)
+  // Returns the stream the caller must close outside mu_ (may be null).
+  [[nodiscard]] LiveStream* MarkDownLocked(std::string_view reason)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   const PeerLinkOptions options_;
@@ -106,11 +116,15 @@ class PeerLink final : public PeerSink {
   absl::Time next_attempt_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
   absl::Duration backoff_ ABSL_GUARDED_BY(mu_);
   absl::BitGen jitter_ ABSL_GUARDED_BY(mu_);
-  size_t in_flight_ ABSL_GUARDED_BY(mu_) = 0;
-  absl::flat_hash_set<grpc::ClientContext*> live_contexts_ ABSL_GUARDED_BY(mu_);
   grpc::ClientContext* sync_context_ ABSL_GUARDED_BY(mu_) = nullptr;
-  // Updates waiting for a free call slot: newest per client only.
-  absl::flat_hash_map<std::string, v1::Location> pending_ ABSL_GUARDED_BY(mu_);
+  // The stream live updates go on while UP; null otherwise.
+  LiveStream* stream_ ABSL_GUARDED_BY(mu_) = nullptr;
+  // Every stream gRPC is not done with yet (the current one and closing
+  // ones), owned here until its OnDone.
+  absl::flat_hash_map<LiveStream*, std::unique_ptr<LiveStream>> streams_
+      ABSL_GUARDED_BY(mu_);
+  // Updates waiting for the stream.
+  UpdateQueue pending_ ABSL_GUARDED_BY(mu_);
   uint64_t updates_sent_ ABSL_GUARDED_BY(mu_) = 0;
   uint64_t updates_received_ ABSL_GUARDED_BY(mu_) = 0;
   uint64_t sync_entries_received_ ABSL_GUARDED_BY(mu_) = 0;

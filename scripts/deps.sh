@@ -9,12 +9,16 @@ HERD_DEBIAN_PACKAGES=(
   # the servers
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   libabsl-dev libboost-dev libspdlog-dev nlohmann-json3-dev libs2-dev
-  libssl-dev
+  libssl-dev prometheus-cpp-dev
   # unit tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev
   # end-to-end tests: real clients (nc), Python gRPC stubs, pytest, and the
   # health/reflection protos
   netcat-openbsd python3-grpcio python3-grpc-tools python3-pytest grpc-proto
+  # metrics tests: promtool and a real Prometheus scraping the herd
+  prometheus
+  # the fuzz targets (clang with libFuzzer's runtime)
+  clang libclang-rt-14-dev
   # deployment tests: Kubernetes API types, YAML
   python3-kubernetes python3-yaml
   # the benchmark's baseline herds and reference point (bench/)

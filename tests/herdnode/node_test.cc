@@ -80,11 +80,36 @@ TEST(NodeHerdTest, LiveUpdatesAreSentWhileUp) {
   ASSERT_TRUE(herd.WaitForLocation("B", kKiwi, "100"));
   auto a = herd.Stub("A");
   auto b = herd.Stub("B");
-  // Nothing was there to catch up, so it went as a PropagateLocation.
+  // Nothing was there to catch up, so it went on the PropagateLocations
+  // stream.
   EXPECT_TRUE(PollUntil(absl::Seconds(10), [&] {
     return PeerOf(Status(*a), "B")->updates_sent() >= 1;
   }));
   EXPECT_GE(PeerOf(Status(*b), "A")->updates_received(), 1u);
+}
+
+TEST(NodeHerdTest, BrokenStreamTakesTheLinkDownAndCatchUpRecovers) {
+  TestHerd herd({"A", "B"}, {{"A", "B"}});
+  ASSERT_TRUE(herd.Start("A").ok());
+  ASSERT_TRUE(herd.Start("B").ok());
+  ASSERT_TRUE(herd.WaitForLinkState("A", "B", "UP"));
+  ASSERT_TRUE(herd.Report("A", kKiwi, kCoordinates, "1").ok());
+  ASSERT_TRUE(herd.WaitForLocation("B", kKiwi, "1"));
+
+  herd.Stop("B");
+  // Each report goes to A's stream to B until a write finds it broken.
+  int time = 1;
+  ASSERT_TRUE(PollUntil(absl::Seconds(20), [&] {
+    EXPECT_TRUE(
+        herd.Report("A", kKiwi, kCoordinates, std::to_string(++time)).ok());
+    return PeerOf(Status(*herd.Stub("A")), "B")->state() != "UP";
+  }));
+  ASSERT_TRUE(herd.Start("B").ok());
+  ASSERT_TRUE(herd.WaitForLinkState("A", "B", "UP"));
+  EXPECT_TRUE(herd.WaitForLocation("B", kKiwi, std::to_string(time)));
+  // And live updates flow on the new stream.
+  ASSERT_TRUE(herd.Report("A", "after", kCoordinates, "1").ok());
+  EXPECT_TRUE(herd.WaitForLocation("B", "after", "1"));
 }
 
 TEST(NodeHerdTest, NodeStartedLaterCatchesUp) {
@@ -198,6 +223,65 @@ TEST_F(SingleNodeTest, PeersMustBeLinked) {
   EXPECT_EQ(outcome, v1::UPDATE_OUTCOME_DUPLICATE);
   ASSERT_TRUE(Propagate(*stub_, "B", MakeLocation(kKiwi, "4"), &outcome).ok());
   EXPECT_EQ(outcome, v1::UPDATE_OUTCOME_STALE);
+}
+
+// Sends batches on one PropagateLocations stream and returns how it ended.
+grpc::Status PropagateStream(
+    v1::HerdNode::Stub& stub,
+    const std::vector<v1::PropagateLocationsRequest>& batches,
+    v1::PropagateLocationsResponse* response) {
+  auto context = Context();
+  std::unique_ptr<grpc::ClientWriter<v1::PropagateLocationsRequest>> writer =
+      stub.PropagateLocations(context.get(), response);
+  for (const v1::PropagateLocationsRequest& batch : batches) {
+    if (!writer->Write(batch)) break;  // refused: Finish says why
+  }
+  writer->WritesDone();
+  return writer->Finish();
+}
+
+v1::PropagateLocationsRequest Batch(
+    const std::string& from, const std::vector<v1::Location>& locations) {
+  v1::PropagateLocationsRequest batch;
+  batch.set_from_server(from);
+  for (const v1::Location& location : locations) {
+    *batch.add_locations() = location;
+  }
+  return batch;
+}
+
+TEST_F(SingleNodeTest, StreamFromAnUnlinkedServerIsRefused) {
+  v1::PropagateLocationsResponse response;
+  const grpc::Status status = PropagateStream(
+      *stub_, {Batch("Zed", {MakeLocation(kKiwi, "5")})}, &response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_THAT(status.error_message(), HasSubstr("'Zed' is not a linked peer"));
+  v1::GetLocationRequest request;
+  request.set_client_id(kKiwi);
+  v1::GetLocationResponse got;
+  EXPECT_EQ(stub_->GetLocation(Context().get(), request, &got).error_code(),
+            grpc::StatusCode::NOT_FOUND);
+}
+
+TEST_F(SingleNodeTest, StreamBatchesAreFloodedAndCounted) {
+  v1::PropagateLocationsResponse response;
+  const grpc::Status status = PropagateStream(
+      *stub_,
+      {Batch("B", {MakeLocation(kKiwi, "5"), MakeLocation("other", "1")}),
+       Batch("B", {MakeLocation(kKiwi, "6")})},
+      &response);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_EQ(response.updates_received(), 3u);
+  EXPECT_TRUE(herd_.WaitForLocation("A", kKiwi, "6"));
+  EXPECT_TRUE(herd_.WaitForLocation("A", "other", "1"));
+
+  // A stream may not change whose it is.
+  const grpc::Status changed =
+      PropagateStream(*stub_,
+                      {Batch("B", {MakeLocation(kKiwi, "7")}),
+                       Batch("Zed", {MakeLocation(kKiwi, "8")})},
+                      &response);
+  EXPECT_EQ(changed.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
 }
 
 TEST_F(SingleNodeTest, PeerLocationsAreChecked) {

@@ -2,6 +2,7 @@
 // coalescing live queue.
 #include "herdnode/peer_link.h"
 
+#include <chrono>
 #include <memory>
 #include <string>
 #include <vector>
@@ -22,10 +23,9 @@ namespace {
 using ::herd::testing::MakeLocation;
 using ::herd::testing::PollUntil;
 using ::testing::ElementsAre;
-using ::testing::UnorderedElementsAre;
 
 // A peer whose Sync serves a fixed list of entries in pages, and whose
-// PropagateLocation can be told to hold calls until released.
+// PropagateLocations can be told to stop reading until released.
 class FakePeer final : public v1::HerdNode::CallbackService {
  public:
   explicit FakePeer(std::vector<v1::SyncEntry> entries)
@@ -38,7 +38,9 @@ class FakePeer final : public v1::HerdNode::CallbackService {
   }
   ~FakePeer() override {
     Release();
-    server_->Shutdown();
+    // A link's stream stays open until the link goes: cancel it soon.
+    server_->Shutdown(std::chrono::system_clock::now() +
+                      std::chrono::milliseconds(100));
   }
 
   std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
@@ -63,21 +65,19 @@ class FakePeer final : public v1::HerdNode::CallbackService {
     return reactor;
   }
 
-  grpc::ServerUnaryReactor* PropagateLocation(
-      grpc::CallbackServerContext* context,
-      const v1::PropagateLocationRequest* request,
-      v1::PropagateLocationResponse* response) override {
-    response->set_outcome(v1::UPDATE_OUTCOME_ACCEPTED);
-    grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-    absl::MutexLock lock(&mu_);
-    received_.push_back(request->location().client_id() + "@" +
-                        request->location().client_time_text());
-    if (hold_) {
-      held_.push_back(reactor);
-    } else {
-      reactor->Finish(grpc::Status::OK);
+  // Records every update of every batch; Hold() stops reading, so batches
+  // pile up at the sender.
+  grpc::ServerReadReactor<v1::PropagateLocationsRequest>* PropagateLocations(
+      grpc::CallbackServerContext* /*context*/,
+      v1::PropagateLocationsResponse* /*response*/) override {
+    auto reactor = std::make_unique<StreamReader>(*this);
+    StreamReader* raw = reactor.get();
+    {
+      absl::MutexLock lock(&mu_);
+      readers_.push_back(std::move(reactor));
     }
-    return reactor;
+    raw->Next();
+    return raw;
   }
 
   void Hold() {
@@ -85,12 +85,17 @@ class FakePeer final : public v1::HerdNode::CallbackService {
     hold_ = true;
   }
   void Release() {
-    absl::MutexLock lock(&mu_);
-    hold_ = false;
-    for (grpc::ServerUnaryReactor* reactor : held_) {
-      reactor->Finish(grpc::Status::OK);
+    std::vector<StreamReader*> held;
+    {
+      absl::MutexLock lock(&mu_);
+      hold_ = false;
+      held.swap(held_);
     }
-    held_.clear();
+    for (StreamReader* reader : held) reader->Next();
+  }
+  size_t batches() const {
+    absl::MutexLock lock(&mu_);
+    return batches_;
   }
   std::vector<std::string> received() const {
     absl::MutexLock lock(&mu_);
@@ -105,9 +110,41 @@ class FakePeer final : public v1::HerdNode::CallbackService {
   const std::vector<v1::SyncEntry> entries_;
   int port_ = 0;
   std::unique_ptr<grpc::Server> server_;
+  class StreamReader final
+      : public grpc::ServerReadReactor<v1::PropagateLocationsRequest> {
+   public:
+    explicit StreamReader(FakePeer& peer) : peer_(peer) {}
+    void Next() { StartRead(&request_); }
+    void OnReadDone(bool ok) override {
+      if (!ok) {
+        Finish(grpc::Status::OK);
+        return;
+      }
+      absl::MutexLock lock(&peer_.mu_);
+      ++peer_.batches_;
+      for (const v1::Location& location : request_.locations()) {
+        peer_.received_.push_back(location.client_id() + "@" +
+                                  location.client_time_text());
+      }
+      if (peer_.hold_) {
+        peer_.held_.push_back(this);
+      } else {
+        StartRead(&request_);
+      }
+    }
+    // Owned by the peer, which outlives its server.
+    void OnDone() override {}
+
+   private:
+    FakePeer& peer_;
+    v1::PropagateLocationsRequest request_;
+  };
+
   mutable absl::Mutex mu_;
   bool hold_ = false;
-  std::vector<grpc::ServerUnaryReactor*> held_;
+  size_t batches_ = 0;
+  std::vector<std::unique_ptr<StreamReader>> readers_;
+  std::vector<StreamReader*> held_;
   std::vector<std::string> received_;
   std::vector<v1::SyncRequest> sync_requests_;
 };
@@ -122,14 +159,13 @@ v1::SyncEntry Entry(uint64_t seq, const std::string& client,
 
 class PeerLinkTest : public ::testing::Test {
  protected:
-  std::unique_ptr<PeerLink> MakeLink(const FakePeer& peer,
-                                     size_t max_in_flight) {
+  std::unique_ptr<PeerLink> MakeLink(const FakePeer& peer, size_t max_batch) {
     PeerLinkOptions options;
     options.self_name = "Self";
     options.peer_name = "Fake";
     options.peer_address = peer.address();
     options.sync_page_entries = 2;
-    options.max_in_flight = max_in_flight;
+    options.max_batch = max_batch;
     return std::make_unique<PeerLink>(
         std::move(options), flooder_,
         std::make_shared<spdlog::logger>(
@@ -169,29 +205,26 @@ TEST_F(PeerLinkTest, CatchUpPullsEveryPageThenGoesUp) {
   EXPECT_FALSE(third.sync_back());
 }
 
-TEST_F(PeerLinkTest, FullQueueKeepsOnlyTheNewestPerClient) {
+TEST_F(PeerLinkTest, BatchesDeliverEveryUpdateInOrder) {
   FakePeer peer({});
-  std::unique_ptr<PeerLink> link = MakeLink(peer, 1);
+  std::unique_ptr<PeerLink> link = MakeLink(peer, 16);
   link->Start();
   ASSERT_TRUE(PollUntil(absl::Seconds(20),
                         [&] { return link->state() == LinkState::kUp; }));
+  // While the peer does not read, updates pile up at the link.
   peer.Hold();
-  link->Send(MakeLocation("x", "1"));  // takes the only call slot
-  ASSERT_TRUE(PollUntil(absl::Seconds(10),
-                        [&] { return peer.received().size() == 1u; }));
-  link->Send(MakeLocation("x", "2"));
-  link->Send(MakeLocation("x", "3"));
-  link->Send(MakeLocation("y", "1"));
-  link->Send(MakeLocation("x", "2.5"));  // older than the pending x@3
+  std::vector<std::string> sent;
+  for (int i = 0; i < 1000; ++i) {
+    const std::string client = "c" + std::to_string(i % 7);
+    const std::string time = std::to_string(i + 1);
+    link->Send(MakeLocation(client, time));
+    sent.push_back(client + "@" + time);
+  }
   peer.Release();
-  ASSERT_TRUE(PollUntil(absl::Seconds(10),
-                        [&] { return link->Status().updates_sent() == 3u; }));
-  link->Stop();
-  const std::vector<std::string> received = peer.received();
-  ASSERT_EQ(received.size(), 3u);
-  EXPECT_EQ(received[0], "x@1");
-  EXPECT_THAT(std::vector<std::string>(received.begin() + 1, received.end()),
-              UnorderedElementsAre("x@3", "y@1"));
+  ASSERT_TRUE(PollUntil(absl::Seconds(20),
+                        [&] { return peer.received().size() == sent.size(); }));
+  EXPECT_EQ(peer.received(), sent);
+  EXPECT_EQ(link->Status().updates_sent(), sent.size());
   EXPECT_EQ(link->state(), LinkState::kUp);
 }
 
@@ -206,10 +239,13 @@ TEST_F(PeerLinkTest, SendIsDroppedWhileDownAndFailureTakesLinkDown) {
                         [&] { return link->state() == LinkState::kUp; }));
   EXPECT_THAT(peer->received(), ElementsAre());
 
-  peer.reset();  // the peer goes away
-  link->Send(MakeLocation("x", "2"));
-  EXPECT_TRUE(PollUntil(absl::Seconds(20),
-                        [&] { return link->state() != LinkState::kUp; }));
+  peer.reset();  // the peer goes away: its stream breaks
+  // Sent until one finds the stream broken (the first may still be
+  // buffered before the connection is seen closed).
+  EXPECT_TRUE(PollUntil(absl::Seconds(20), [&] {
+    link->Send(MakeLocation("x", "2"));
+    return link->state() != LinkState::kUp;
+  }));
 }
 
 }  // namespace

@@ -112,11 +112,14 @@ def config_on_free_ports(stubs, log_dir, trusted_peers=None, certs_dir=None):
     certs_dir, a new herd CA and certificates are made there and the tls
     section points at them; without, the config has no usable tls section."""
     config = load_shipped_config(stubs)
-    ports = iter(free_ports(3 * len(config.servers)))
+    ports = iter(free_ports(4 * len(config.servers)))
     for server in config.servers:
         if not server.operator_address:
             server.operator_address = server.grpc_address
-        for field in ("gateway_address", "grpc_address", "operator_address"):
+        if not server.http_address:
+            server.http_address = server.grpc_address
+        for field in ("gateway_address", "grpc_address", "operator_address",
+                      "http_address"):
             host, _ = split_address(getattr(server, field))
             setattr(server, field, f"{host}:{next(ports)}")
         server.trusted_peer_addresses.extend((trusted_peers or {}).get(server.name, []))
@@ -209,6 +212,10 @@ class Herd:
         """(host, port) of a server's text gateway."""
         return split_address(self.server(name).gateway_address)
 
+    def http_address(self, name):
+        """host:port of a server's HTTP listener (/metrics)."""
+        return self.server(name).http_address
+
     def peer_address(self, name):
         """host:port of a server's peer listener (mutual TLS)."""
         return self.server(name).grpc_address
@@ -237,7 +244,8 @@ class Herd:
         serving = self.stubs.health_pb2.HealthCheckResponse.SERVING
         ports = [self.gateway(name),
                  split_address(self.server(name).grpc_address),
-                 split_address(self.server(name).operator_address)]
+                 split_address(self.server(name).operator_address),
+                 split_address(self.server(name).http_address)]
 
         def ready():
             if not node.running():

@@ -122,6 +122,41 @@ def test_certificate_cn_must_match_from_server(herd, stubs):
     assert herd.location("Hamilton", client_id) is None
 
 
+def propagate_stream(stubs, channel, from_server, locations):
+    """One PropagateLocations stream carrying locations as one batch."""
+    stub = stubs.herd_pb2_grpc.HerdNodeStub(channel)
+    batch = stubs.herd_pb2.PropagateLocationsRequest(
+        from_server=from_server, locations=locations)
+    return stub.PropagateLocations(iter([batch]), timeout=CALL_TIMEOUT)
+
+
+def test_stream_is_authorized_like_the_unary_call(herd, stubs):
+    """The live-update stream: served for Parker's certificate as Parker,
+    refused when that certificate claims to be Bolden or on the operator
+    listener."""
+    served = unique_client("stream-parker")
+    forged = unique_client("stream-forged")
+    watch = LogWatch(herd, "Hamilton")
+    with peer_channel(herd, "Hamilton", certs_dir=herd.certs_dir,
+                      cert_name="Parker") as channel:
+        response = propagate_stream(stubs, channel, "Parker",
+                                    [location_now(stubs, served)])
+        assert response.updates_received == 1
+        error = call_error(lambda: propagate_stream(
+            stubs, channel, "Bolden", [location_now(stubs, forged)]))
+    assert error.code() == grpc.StatusCode.PERMISSION_DENIED, error
+    assert "certificate CN 'Parker'" in error.details(), error.details()
+    error = call_error(lambda: propagate_stream(
+        stubs, herd.channel("Hamilton"), "Parker",
+        [location_now(stubs, forged)]))
+    assert error.code() == grpc.StatusCode.PERMISSION_DENIED, error
+    watch.wait_for("refused PropagateLocations from ipv4:127.0.0.1:",
+                   "certificate CN 'Parker' does not match from_server 'Bolden'",
+                   "not served on the operator listener")
+    assert herd.location("Hamilton", served) is not None
+    assert herd.location("Hamilton", forged) is None
+
+
 def test_herd_certificate_of_an_unlinked_server_is_refused(herd, stubs):
     """Bolden's certificate is genuine, but Bolden is not linked to Hamilton."""
     watch = LogWatch(herd, "Hamilton")

@@ -54,7 +54,8 @@ def test_startup_line_names_both_addresses(herd):
         server = herd.server(name)
         expected = (f"herdnode {name}: gateway {server.gateway_address}, "
                     f"grpc {server.grpc_address}, "
-                    f"operator {server.operator_address}")
+                    f"operator {server.operator_address}, "
+                    f"http {server.http_address}")
         path = herd.process(name).stdout_path
         wait_until(lambda: expected in path.read_text().splitlines(),
                    timeout=10, what=f"{expected!r} in {path}")

@@ -1,0 +1,114 @@
+#include "herdnode/propagate_stream.h"
+
+#include <utility>
+
+#include "fmt/format.h"
+#include "herdnode/location_check.h"
+#include "herdnode/status_text.h"
+
+namespace herd {
+namespace {
+
+class PropagateStreamReactor final
+    : public grpc::ServerReadReactor<v1::PropagateLocationsRequest> {
+ public:
+  PropagateStreamReactor(grpc::CallbackServerContext* context,
+                         v1::PropagateLocationsResponse* response,
+                         StreamAuthorizer authorize, Flooder& flooder,
+                         std::shared_ptr<spdlog::logger> log)
+      : context_(context),
+        response_(response),
+        authorize_(std::move(authorize)),
+        flooder_(flooder),
+        log_(std::move(log)) {}
+
+  void Begin() { StartRead(&request_); }
+
+  void OnReadDone(bool ok) override {
+    if (!ok) {
+      EndOfStream();
+      return;
+    }
+    if (link_ == nullptr) {
+      absl::StatusOr<PeerLink*> link = authorize_(request_.from_server());
+      if (!link.ok()) {
+        Finish(grpc::Status(static_cast<grpc::StatusCode>(link.status().code()),
+                            StatusMessage(link.status())));
+        return;
+      }
+      link_ = *link;
+      from_ = request_.from_server();
+      log_->info("peer {} IN PropagateLocations stream opened", from_);
+    } else if (request_.from_server() != from_) {
+      Finish(grpc::Status(
+          grpc::StatusCode::INVALID_ARGUMENT,
+          fmt::format("from_server changed from '{}' to '{}' within a stream",
+                      from_, request_.from_server())));
+      return;
+    }
+    link_->CountReceived(static_cast<uint64_t>(request_.locations_size()));
+    for (const v1::Location& location : request_.locations()) {
+      log_->info("peer {} IN PropagateLocation {} {}", from_,
+                 location.client_id(), location.client_time_text());
+      if (absl::Status valid = CheckPeerLocation(location); !valid.ok()) {
+        // One bad update does not cost the peer its stream (and its link):
+        // the rest of the batch is fine.
+        log_->warn("peer {} PropagateLocation rejected: {}", from_,
+                   StatusMessage(valid));
+        continue;
+      }
+      // Journaled as it is accepted; nothing waits here for the disk.
+      flooder_.Flood(location, from_);
+    }
+    received_ += static_cast<uint64_t>(request_.locations_size());
+    StartRead(&request_);
+  }
+
+  void OnDone() override {
+    // gRPC is done with this reactor: it owned itself until now.
+    std::unique_ptr<PropagateStreamReactor> self(this);
+  }
+
+ private:
+  void EndOfStream() {
+    if (context_->IsCancelled()) {
+      // The peer or the server went away: nobody reads the answer.
+      Finish(grpc::Status(grpc::StatusCode::CANCELLED, "stream cancelled"));
+      return;
+    }
+    response_->set_updates_received(received_);
+    flooder_.AfterDurable([this](const absl::Status& durable) {
+      if (!durable.ok()) {
+        Finish(grpc::Status(
+            grpc::StatusCode::UNAVAILABLE,
+            "updates not acknowledged: " + StatusMessage(durable)));
+        return;
+      }
+      Finish(grpc::Status::OK);
+    });
+  }
+
+  grpc::CallbackServerContext* const context_;
+  v1::PropagateLocationsResponse* const response_;
+  StreamAuthorizer authorize_;
+  Flooder& flooder_;
+  const std::shared_ptr<spdlog::logger> log_;
+  v1::PropagateLocationsRequest request_;
+  PeerLink* link_ = nullptr;  // set once the first message is authorized
+  std::string from_;
+  uint64_t received_ = 0;
+};
+
+}  // namespace
+
+grpc::ServerReadReactor<v1::PropagateLocationsRequest>* ServePropagateStream(
+    grpc::CallbackServerContext* context,
+    v1::PropagateLocationsResponse* response, StreamAuthorizer authorize,
+    Flooder& flooder, std::shared_ptr<spdlog::logger> log) {
+  auto reactor = std::make_unique<PropagateStreamReactor>(
+      context, response, std::move(authorize), flooder, std::move(log));
+  reactor->Begin();
+  return reactor.release();  // freed in OnDone
+}
+
+}  // namespace herd
