@@ -16,6 +16,10 @@ import time
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+# One way to pick ports for every herd the project starts: below the kernel's
+# ephemeral range, so an outgoing connection cannot take one meanwhile.
+sys.path.insert(0, str(REPO_ROOT / "tests" / "integration"))
+from ports import free_ports  # noqa: E402
 
 BENCH_DIR = Path(__file__).resolve().parent
 BASELINES_DIR = BENCH_DIR / "baselines"
@@ -60,20 +64,6 @@ def _stop_process(process):
             process.wait(timeout=STOP_GRACE_S)
     if process in _running:
         _running.remove(process)
-
-
-def free_ports(count):
-    """Ports the kernel just handed out on the loopback address."""
-    sockets = []
-    try:
-        for _ in range(count):
-            listener = socket.socket()
-            listener.bind((HOST, 0))
-            sockets.append(listener)
-        return [s.getsockname()[1] for s in sockets]
-    finally:
-        for listener in sockets:
-            listener.close()
 
 
 def proc_status_kib(pid, field):

@@ -17,7 +17,8 @@ import pytest
 
 from stubs import REPO_ROOT
 from entrypoint_run import ENTRYPOINT
-from local_herd import free_ports, split_address, tail
+from local_herd import split_address, tail
+from ports import free_ports
 from polling import wait_until
 from text_client import TextClient
 
