@@ -1,6 +1,6 @@
 // The node's HTTP/1.1 listener (Boost.Beast) on http_address: GET /metrics
-// today, the status page at / later. It runs on its own io_context thread,
-// so a slow scraper never touches the gRPC or gateway threads.
+// and the status page (herdnode/status/). It runs on its own io_context
+// thread, so a slow scraper never touches the gRPC or gateway threads.
 #ifndef HERD_HERDNODE_HTTP_LISTENER_H_
 #define HERD_HERDNODE_HTTP_LISTENER_H_
 

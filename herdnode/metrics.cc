@@ -74,6 +74,16 @@ NodeMetrics::NodeMetrics()
                          .Help("Places provider calls that failed.")
                          .Register(registry_)
                          .Add({})),
+      places_cache_hits_(BuildCounter()
+                             .Name("herd_places_cache_hits_total")
+                             .Help("Places queries answered from the "
+                                   "provider's cache, by provider.")
+                             .Register(registry_)),
+      places_cache_misses_(BuildCounter()
+                               .Name("herd_places_cache_misses_total")
+                               .Help("Places queries the provider's cache "
+                                     "could not answer, by provider.")
+                               .Register(registry_)),
       watchers_(BuildGauge()
                     .Name("herd_watchers")
                     .Help("Watch streams open now.")
@@ -119,6 +129,13 @@ void NodeMetrics::OnPlacesCall(absl::Duration latency, bool ok) {
   if (!ok) places_errors_.Increment();
 }
 
+void NodeMetrics::OnPlacesCacheLookup(std::string_view provider, bool hit) {
+  // Add returns the series already made for these labels (one per provider).
+  (hit ? places_cache_hits_ : places_cache_misses_)
+      .Add({{"provider", std::string(provider)}})
+      .Increment();
+}
+
 void NodeMetrics::OnWatcherOpened() { watchers_.Increment(); }
 void NodeMetrics::OnWatcherClosed() { watchers_.Decrement(); }
 void NodeMetrics::OnWatchEventsDropped(uint64_t count) {
@@ -127,7 +144,7 @@ void NodeMetrics::OnWatchEventsDropped(uint64_t count) {
 
 void NodeMetrics::AddCollectable(
     std::weak_ptr<prometheus::Collectable> collectable) {
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   collectables_.push_back(std::move(collectable));
 }
 
@@ -135,7 +152,7 @@ std::string NodeMetrics::Exposition() const {
   std::vector<MetricFamily> families = registry_.Collect();
   std::vector<std::shared_ptr<prometheus::Collectable>> sources;
   {
-    absl::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     for (const auto& weak : collectables_) {
       if (auto source = weak.lock()) sources.push_back(std::move(source));
     }

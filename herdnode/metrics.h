@@ -18,13 +18,15 @@
 #include <string_view>
 #include <vector>
 
-#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "gateway/gateway_observer.h"
 #include "herd/v1/herd.pb.h"
 #include "herdnode/flooding.h"
+#include "herdnode/mutex.h"
+#include "herdnode/places_provider.h"
 #include "prometheus/collectable.h"
 #include "prometheus/counter.h"
+#include "prometheus/family.h"
 #include "prometheus/gauge.h"
 #include "prometheus/histogram.h"
 #include "prometheus/registry.h"
@@ -37,7 +39,8 @@ namespace herd {
 std::vector<double> LatencyBucketsSeconds();
 
 // Thread-safe: every method may be called from any thread.
-class NodeMetrics final : public gateway::GatewayObserver {
+class NodeMetrics final : public gateway::GatewayObserver,
+                          public PlacesCacheObserver {
  public:
   NodeMetrics();
 
@@ -51,6 +54,8 @@ class NodeMetrics final : public gateway::GatewayObserver {
 
   // Places provider calls (see TimedPlacesProvider).
   void OnPlacesCall(absl::Duration latency, bool ok);
+  // A places provider's cache lookups (PlacesCacheObserver), by provider.
+  void OnPlacesCacheLookup(std::string_view provider, bool hit) override;
 
   // Watch streams: one opened or closed, events a slow watcher missed.
   void OnWatcherOpened();
@@ -72,10 +77,12 @@ class NodeMetrics final : public gateway::GatewayObserver {
       request_latency_;
   prometheus::Histogram& places_latency_;
   prometheus::Counter& places_errors_;
+  prometheus::Family<prometheus::Counter>& places_cache_hits_;
+  prometheus::Family<prometheus::Counter>& places_cache_misses_;
   prometheus::Gauge& watchers_;
   prometheus::Counter& watch_dropped_;
 
-  mutable absl::Mutex mu_;
+  mutable Mutex mu_;
   std::vector<std::weak_ptr<prometheus::Collectable>> collectables_
       ABSL_GUARDED_BY(mu_);
 };

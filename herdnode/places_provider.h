@@ -4,6 +4,8 @@
 #define HERD_HERDNODE_PLACES_PROVIDER_H_
 
 #include <cstdint>
+#include <memory>
+#include <string_view>
 #include <vector>
 
 #include "absl/functional/any_invocable.h"
@@ -19,6 +21,16 @@ struct NearbyQuery {
   uint32_t max_results = 0;  // 0 < max_results <= 20, checked by the caller
 };
 
+// Told of every lookup in a provider's answer cache, hit or miss; the node's
+// metrics count them, so providers need not know Prometheus. Lookups come
+// from any thread.
+class PlacesCacheObserver {
+ public:
+  virtual ~PlacesCacheObserver() = default;
+  // provider: a short label such as "google".
+  virtual void OnPlacesCacheLookup(std::string_view provider, bool hit) = 0;
+};
+
 class PlacesProvider {
  public:
   using Done =
@@ -31,6 +43,11 @@ class PlacesProvider {
   // possibly on another thread. Never blocks the caller on I/O. A provider
   // failure (time-out, HTTP error, bad data) is a status naming the problem.
   virtual void FindNearby(const NearbyQuery& query, Done done) = 0;
+
+  // A provider with a cache reports each lookup in it to observer; others
+  // have nothing to report. Call before the first FindNearby.
+  virtual void ObserveCache(
+      const std::shared_ptr<PlacesCacheObserver>& /*observer*/) {}
 };
 
 }  // namespace herd

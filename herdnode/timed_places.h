@@ -18,6 +18,10 @@ class TimedPlacesProvider final : public PlacesProvider {
       : inner_(std::move(inner)), metrics_(std::move(metrics)) {}
 
   void FindNearby(const NearbyQuery& query, Done done) override;
+  void ObserveCache(
+      const std::shared_ptr<PlacesCacheObserver>& observer) override {
+    inner_->ObserveCache(observer);
+  }
 
  private:
   const std::unique_ptr<PlacesProvider> inner_;

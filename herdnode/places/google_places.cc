@@ -36,7 +36,11 @@ void GooglePlaces::FindNearby(const NearbyQuery& query, Done done) {
   }
   const CacheKey key{query.latitude, query.longitude, query.radius_km,
                      query.max_results};
-  if (std::optional<std::vector<v1::Place>> hit = cache_.Get(key)) {
+  std::optional<std::vector<v1::Place>> hit = cache_.Get(key);
+  if (cache_observer_ != nullptr) {
+    cache_observer_->OnPlacesCacheLookup("google", hit.has_value());
+  }
+  if (hit.has_value()) {
     std::move(done)(*std::move(hit));
     return;
   }

@@ -41,6 +41,10 @@ class GooglePlaces final : public PlacesProvider {
   // failure (time-out, HTTP error, quota, malformed JSON) is a status naming
   // it.
   void FindNearby(const NearbyQuery& query, Done done) override;
+  void ObserveCache(
+      const std::shared_ptr<PlacesCacheObserver>& observer) override {
+    cache_observer_ = observer;
+  }
 
  private:
   // The exact query: a cached answer is reused only for the same question.
@@ -48,6 +52,8 @@ class GooglePlaces final : public PlacesProvider {
 
   const GooglePlacesOptions options_;
   TtlCache<CacheKey, std::vector<v1::Place>> cache_;
+  // Told of every cache lookup; null: nobody asked.
+  std::shared_ptr<PlacesCacheObserver> cache_observer_;
   // Last, so it is destroyed first: its destructor finishes every callback,
   // and those use cache_.
   std::unique_ptr<HttpPostClient> http_;

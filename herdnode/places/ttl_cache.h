@@ -10,9 +10,9 @@
 #include <optional>
 #include <utility>
 
-#include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "herdnode/mutex.h"
 
 namespace herd::places {
 
@@ -28,7 +28,7 @@ class TtlCache {
   // The value stored for key, unless it has expired.
   std::optional<Value> Get(const Key& key) {
     const absl::Time now = now_();
-    absl::MutexLock lock(&mu_);
+    herd::MutexLock lock(&mu_);
     const auto it = entries_.find(key);
     if (it == entries_.end()) return std::nullopt;
     if (it->second.expires <= now) {
@@ -42,7 +42,7 @@ class TtlCache {
   // then the one closest to expiry (the oldest), so memory stays bounded.
   void Put(const Key& key, Value value) {
     const absl::Time now = now_();
-    absl::MutexLock lock(&mu_);
+    herd::MutexLock lock(&mu_);
     if (entries_.size() >= max_entries_ && !entries_.contains(key)) {
       std::erase_if(entries_,
                     [now](const auto& kv) { return kv.second.expires <= now; });
@@ -52,7 +52,7 @@ class TtlCache {
   }
 
   size_t size() {
-    absl::MutexLock lock(&mu_);
+    herd::MutexLock lock(&mu_);
     return entries_.size();
   }
 
@@ -73,7 +73,7 @@ class TtlCache {
   const absl::Duration ttl_;
   const size_t max_entries_;
   const Clock now_;
-  absl::Mutex mu_;
+  herd::Mutex mu_;
   std::map<Key, Entry> entries_ ABSL_GUARDED_BY(mu_);
 };
 

@@ -5,20 +5,17 @@
 #include <string>
 #include <vector>
 
-#include "boost/asio/connect.hpp"
-#include "boost/asio/io_context.hpp"
-#include "boost/asio/ip/tcp.hpp"
-#include "boost/asio/read.hpp"
-#include "boost/asio/write.hpp"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "herdnode/http_listener.h"
+#include "http_exchange.h"
 #include "spdlog/sinks/null_sink.h"
 #include "spdlog/spdlog.h"
 
 namespace herd {
 namespace {
 
+using ::herd::testing::HttpExchange;
 using ::testing::HasSubstr;
 using ::testing::Not;
 
@@ -106,6 +103,22 @@ TEST(NodeMetricsTest, PlacesCallsCountErrors) {
               HasSubstr("\nherd_places_request_duration_seconds_count 2\n"));
 }
 
+TEST(NodeMetricsTest, PlacesCacheLookupsCountHitsAndMissesByProvider) {
+  NodeMetrics metrics;
+  PlacesCacheObserver& observer = metrics;
+  observer.OnPlacesCacheLookup("google", false);
+  observer.OnPlacesCacheLookup("google", true);
+  observer.OnPlacesCacheLookup("google", true);
+  const std::string text = metrics.Exposition();
+  EXPECT_THAT(text, HasSubstr("# TYPE herd_places_cache_hits_total counter\n"));
+  EXPECT_THAT(text,
+              HasSubstr("\nherd_places_cache_hits_total{provider=\"google\"} "
+                        "2\n"));
+  EXPECT_THAT(
+      text,
+      HasSubstr("\nherd_places_cache_misses_total{provider=\"google\"} 1\n"));
+}
+
 TEST(NodeMetricsTest, CollectorReadsCountersAndLinksAtScrapeTime) {
   NodeMetrics metrics;
   FloodCounters floods{
@@ -146,18 +159,6 @@ TEST(NodeMetricsTest, CollectorReadsCountersAndLinksAtScrapeTime) {
   collector.reset();
   text = metrics.Exposition();
   EXPECT_THAT(text, Not(HasSubstr("herd_updates_received_total")));
-}
-
-// One HTTP/1.1 request over a real loopback socket; the whole response.
-std::string HttpExchange(uint16_t port, const std::string& request) {
-  boost::asio::io_context io;
-  boost::asio::ip::tcp::socket socket(io);
-  socket.connect({boost::asio::ip::make_address("127.0.0.1"), port});
-  boost::asio::write(socket, boost::asio::buffer(request));
-  std::string response;
-  boost::system::error_code ec;
-  boost::asio::read(socket, boost::asio::dynamic_buffer(response), ec);
-  return response;
 }
 
 TEST(HttpListenerTest, ServesRoutesAndRefusesTheRest) {

@@ -7,6 +7,7 @@
 #include <future>
 #include <initializer_list>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -147,6 +148,38 @@ TEST_F(GooglePlacesTest, ServesIdenticalQueriesFromTheCache) {
   }
   // A different question goes to the server.
   ASSERT_TRUE(Find(*provider, {kUcla.latitude, kUcla.longitude, 10, 3}).ok());
+  EXPECT_EQ(server_.requests().size(), 2u);
+}
+
+// Records what a provider reports of its cache.
+class RecordingCacheObserver final : public PlacesCacheObserver {
+ public:
+  void OnPlacesCacheLookup(std::string_view provider, bool hit) override {
+    std::lock_guard lock(mu_);
+    lookups_.push_back(std::string(provider) + (hit ? " hit" : " miss"));
+  }
+  std::vector<std::string> lookups() {
+    std::lock_guard lock(mu_);
+    return lookups_;
+  }
+
+ private:
+  std::mutex mu_;
+  std::vector<std::string> lookups_;
+};
+
+TEST_F(GooglePlacesTest, ReportsEveryCacheLookupAsHitOrMiss) {
+  auto provider = MakeProvider();
+  auto observer = std::make_shared<RecordingCacheObserver>();
+  provider->ObserveCache(observer);
+  ASSERT_TRUE(Find(*provider, kUcla).ok());
+  ASSERT_TRUE(Find(*provider, kUcla).ok());
+  ASSERT_TRUE(Find(*provider, {kUcla.latitude, kUcla.longitude, 10, 3}).ok());
+  // A query refused before the cache is no lookup.
+  EXPECT_FALSE(Find(*provider, {kUcla.latitude, kUcla.longitude, 0, 3}).ok());
+  EXPECT_EQ(
+      observer->lookups(),
+      (std::vector<std::string>{"google miss", "google hit", "google miss"}));
   EXPECT_EQ(server_.requests().size(), 2u);
 }
 
