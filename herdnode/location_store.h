@@ -5,16 +5,20 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <deque>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
-#include "absl/container/btree_map.h"
-#include "absl/container/node_hash_map.h"
-#include "absl/synchronization/mutex.h"
+#include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
+#include "absl/strings/string_view.h"
 #include "herd/v1/herd.pb.h"
+#include "herdnode/compact_location.h"
+#include "herdnode/mutex.h"
+#include "herdnode/seq_index.h"
 
 namespace herd {
 
@@ -28,10 +32,14 @@ struct StorePage {
   bool more = false;                // entries were cut at the page size
 };
 
-// Thread-safe. Each entry keeps the Location proto itself (about 200-300
-// bytes with its strings): the texts must be kept verbatim anyway so any
-// server can rebuild the original AT line, and handing out protos avoids a
-// conversion on every Get and Sync.
+// Thread-safe. Built for a million clients per node: each client is one
+// CompactLocation (its texts verbatim, so any server can rebuild the
+// original AT line, in one heap block of about 100 bytes) in a flat hash set
+// keyed by the client ID inside the record, plus a 16-byte entry for its
+// current seq in a SeqIndex: about 145 bytes per client in all, where a
+// v1::Location per client took about 570 (docs/PERFORMANCE.md). Get and
+// EntriesAfter copy records out under the lock and build the v1::Location
+// after releasing it, so a Sync page holds up Offer only briefly.
 class LocationStore {
  public:
   // Stores location if its client time is strictly newer than the one held
@@ -52,17 +60,38 @@ class LocationStore {
   uint64_t last_seq() const;
 
  private:
+  // The hash set's element. Hash and equality look only at the client ID,
+  // which a slot never changes, so its record may be replaced in place.
   struct Slot {
-    uint64_t seq = 0;
-    v1::Location location;
+    mutable CompactLocation record;
   };
-  using ByClient = absl::node_hash_map<std::string, Slot>;
+  struct SlotHash {
+    using is_transparent = void;
+    size_t operator()(absl::string_view client_id) const;
+    size_t operator()(const Slot& slot) const;
+  };
+  struct SlotEq {
+    using is_transparent = void;
+    bool operator()(const Slot& a, const Slot& b) const;
+    bool operator()(const Slot& a, absl::string_view b) const;
+    bool operator()(absl::string_view a, const Slot& b) const;
+  };
 
-  mutable absl::Mutex mu_;
-  // node_hash_map: slots never move, so the seq index can point at them.
-  ByClient by_client_ ABSL_GUARDED_BY(mu_);
-  absl::btree_map<uint64_t, const ByClient::value_type*> by_seq_
-      ABSL_GUARDED_BY(mu_);
+  // Records copied out under the lock, decoded after it is released.
+  class Copies;
+
+  // The index of an origin server's name, interning it on first sight.
+  uint16_t InternServer(const std::string& name)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
+  mutable Mutex mu_;
+  absl::flat_hash_set<Slot, SlotHash, SlotEq> by_client_ ABSL_GUARDED_BY(mu_);
+  // Each client's current seq -> its record (the record's data()).
+  SeqIndex by_seq_ ABSL_GUARDED_BY(mu_);
+  // Names of origin servers (a deque: names never move, so a copy made
+  // under the lock can point at one after it is released).
+  std::deque<std::string> servers_ ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_map<std::string, uint16_t> server_index_ ABSL_GUARDED_BY(mu_);
   uint64_t next_seq_ ABSL_GUARDED_BY(mu_) = 1;
 };
 

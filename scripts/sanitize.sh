@@ -33,6 +33,12 @@ ninja -C "${build_dir}" -j"${HERD_JOBS:-2}"
 export ASAN_OPTIONS=halt_on_error=1:detect_leaks=1:strict_string_checks=1:check_initialization_order=1
 export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
 # Debian's gRPC, Abseil and protobuf are not built with TSan; see the file.
-export TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1:suppressions=${PWD}/scripts/tsan-suppressions.txt"
+# history_size=7 (the most): a busy gRPC process otherwise forgets the other
+# access of a race ("failed to restore the stack"), and a report with one
+# stack can neither be understood nor matched against the suppressions.
+# ignore_noninstrumented_modules: memcpy, malloc and free called from
+# uninstrumented code (gRPC's, libstdc++'s) are not checked, since TSan does
+# not see that code's ordering; the locks such code takes still count.
+export TSAN_OPTIONS="halt_on_error=1:history_size=7:ignore_noninstrumented_modules=1:second_deadlock_stack=1:suppressions=${PWD}/scripts/tsan-suppressions.txt"
 exec ctest --test-dir "${build_dir}" --output-on-failure -j"${HERD_JOBS:-2}" \
   --label-exclude fuzz "$@"
