@@ -26,12 +26,12 @@
 #include "boost/asio/read_until.hpp"
 #include "boost/asio/redirect_error.hpp"
 #include "boost/asio/steady_timer.hpp"
-#include "boost/asio/strand.hpp"
 #include "boost/asio/use_awaitable.hpp"
 #include "boost/asio/write.hpp"
 #include "fmt/format.h"
 #include "gateway/node_client.h"
 #include "gateway/protocol.h"
+#include "gateway/report_batcher.h"
 #include "herdnode/location_text.h"
 
 namespace herd::gateway {
@@ -86,6 +86,8 @@ constexpr size_t kMaxLingerBytes = size_t{1} << 20;
 // After a failed accept (e.g. out of file descriptors), pause before the
 // next one instead of spinning.
 constexpr std::chrono::milliseconds kAcceptRetryDelay{100};
+// How often IAMATs waiting on the node are checked against the deadline.
+constexpr std::chrono::milliseconds kOverdueCheckInterval{500};
 
 constexpr std::string_view kBusyReply = "? server busy: too many connections\n";
 
@@ -153,13 +155,18 @@ absl::StatusOr<tcp::endpoint> ResolveListenAddress(std::string_view text,
   return results.begin()->endpoint();
 }
 
-// The first line of a reply and its size, for the log (the log escapes
-// control and non-ASCII bytes itself: see herdnode/server_log.cc).
-std::string DescribeReply(std::string_view reply) {
+// Logs a reply going out: its first line, and its size if it has more (the
+// log escapes control and non-ASCII bytes itself: see
+// herdnode/server_log.cc). Formats straight into the log: nothing allocated.
+void LogReply(spdlog::logger& log, uint64_t connection_id,
+              std::string_view reply) {
   const size_t newline = reply.find('\n');
-  if (newline == reply.size() - 1) return std::string(reply.substr(0, newline));
-  return fmt::format("{} ... ({} bytes)", reply.substr(0, newline),
-                     reply.size());
+  if (newline == reply.size() - 1) {
+    log.info("[{}] OUT {}", connection_id, reply.substr(0, newline));
+  } else {
+    log.info("[{}] OUT {} ... ({} bytes)", connection_id,
+             reply.substr(0, newline), reply.size());
+  }
 }
 
 // Waits until event is cancelled (a steady_timer used as a wake-up signal;
@@ -208,15 +215,24 @@ struct ServerContext {
   Limits limits;
   std::vector<asio::ip::address> trusted_peers;  // normalized
   NodeClient* node = nullptr;
+  ReportBatcher* reports = nullptr;  // where IAMATs go
   spdlog::logger* log = nullptr;
   ConnectionRegistry* registry = nullptr;
   GatewayObserver* observer = nullptr;  // may be null
 };
 
-// One client connection. Everything here runs on the connection's strand
-// (the socket's executor): a reader, a writer, a watchdog, and one handler
-// per request line.
-class Connection : public std::enable_shared_from_this<Connection> {
+ServerContext ContextWithLimits(const v1::GatewayLimits& configured) {
+  ServerContext context;
+  context.limits = ResolveLimits(configured);
+  return context;
+}
+
+// One client connection. Everything here runs on the socket's executor (one
+// event loop, run by one thread): a reader, a writer, a watchdog, one handler
+// per WHATSAT or AT line, and the answers to its IAMATs (which go to the node
+// batched with every other connection's; see report_batcher.h).
+class Connection : public std::enable_shared_from_this<Connection>,
+                   public ReportWaiter {
  public:
   Connection(const ServerContext& server, tcp::socket socket, uint64_t id,
              std::string peer, bool trusted)
@@ -226,8 +242,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
         peer_(std::move(peer)),
         trusted_(trusted),
         watchdog_timer_(socket_.get_executor()),
-        reader_wake_(socket_.get_executor()),
-        writer_wake_(socket_.get_executor()) {}
+        reader_wake_(socket_.get_executor()) {}
 
   void Start() {
     server_.log->info("[{}] connection opened from {}{}", id_, peer_,
@@ -238,11 +253,11 @@ class Connection : public std::enable_shared_from_this<Connection> {
                        server_.limits.idle_timeout.count()));
     const auto executor = socket_.get_executor();
     asio::co_spawn(executor, ReadLines(shared_from_this()), asio::detached);
-    asio::co_spawn(executor, WriteReplies(shared_from_this()), asio::detached);
     asio::co_spawn(executor, Watchdog(shared_from_this()), asio::detached);
   }
 
-  // Closes at once. On the strand, or when no event-loop thread runs.
+  // Closes at once. On the connection's event loop, or when no event-loop
+  // thread runs.
   void CloseNow(std::string_view reason) {
     if (closed_) return;
     closed_ = true;
@@ -252,7 +267,6 @@ class Connection : public std::enable_shared_from_this<Connection> {
     socket_.close(ignored);
     watchdog_timer_.cancel();
     reader_wake_.cancel();
-    writer_wake_.cancel();
     server_.registry->Remove(id_);
     if (server_.observer != nullptr) server_.observer->OnConnectionClosed();
   }
@@ -264,6 +278,10 @@ class Connection : public std::enable_shared_from_this<Connection> {
     bool ready = false;
     bool close_after = false;
     std::string text;
+    // An IAMAT's line (for a "? " reply) and when it arrived, while the
+    // node is asked.
+    std::string line;
+    absl::Time started;
   };
 
   // Moves the watchdog's deadline to now + duration.
@@ -339,14 +357,57 @@ class Connection : public std::enable_shared_from_this<Connection> {
     const uint64_t seq = first_slot_seq_ + slots_.size();
     slots_.emplace_back();
     while (!closed_ && in_flight_ >= server_.limits.max_pipelined_requests) {
+      reader_waiting_ = true;
       co_await WaitForSignal(reader_wake_);
+      reader_waiting_ = false;
     }
     if (closed_) co_return;
     ++in_flight_;
-    asio::co_spawn(
-        socket_.get_executor(),
-        HandleLine(shared_from_this(), seq, std::move(line), received_at),
-        asio::detached);
+    Command command = ParseCommand(line);
+    if (const auto* iamat = std::get_if<IamatCommand>(&command)) {
+      ReplySlot& slot = slots_[seq - first_slot_seq_];
+      slot.started = absl::Now();
+      server_.reports->Submit(
+          shared_from_this(), seq,
+          ReportFields{iamat->client_id, iamat->coordinates_text,
+                       iamat->client_time_text, received_at});
+      slot.line = std::move(line);
+      co_return;
+    }
+    asio::co_spawn(socket_.get_executor(),
+                   HandleLine(shared_from_this(), seq, std::move(line),
+                              std::move(command)),
+                   asio::detached);
+  }
+
+  // An IAMAT's result, on a gRPC thread: the reply is made here, then
+  // handed to the connection's event loop.
+  void OnReportDone(uint64_t seq, const grpc::Status& status,
+                    const v1::ReportLocationResponse* response) override {
+    std::string text = status.ok() ? FormatAtReply(response->location())
+                                   : DescribeFailure(status);
+    asio::post(socket_.get_executor(),
+               [self = shared_from_this(), seq, ok = status.ok(),
+                text = std::move(text)]() mutable {
+                 self->FinishIamat(seq, ok, std::move(text));
+               });
+  }
+
+  // reply_or_error: the AT reply, or why the node failed.
+  void FinishIamat(uint64_t seq, bool ok, std::string reply_or_error) {
+    EndInFlight();
+    if (closed_) return;
+    ReplySlot& slot = slots_[seq - first_slot_seq_];
+    if (server_.observer != nullptr) {
+      server_.observer->OnRequest("IAMAT", absl::Now() - slot.started);
+    }
+    if (!ok) {
+      server_.log->warn("[{}] node ReportLocation failed: {}", id_,
+                        reply_or_error);
+      reply_or_error = FormatErrorReply(slot.line);
+    }
+    slot.line = std::string();
+    CompleteSlot(seq, std::move(reply_or_error), /*close_after=*/false);
   }
 
   void RejectLongLine(size_t received_bytes) {
@@ -360,20 +421,26 @@ class Connection : public std::enable_shared_from_this<Connection> {
                  /*close_after=*/true);
   }
 
-  // No more lines will come; the writer closes after the last reply.
+  // No more lines will come; the connection closes after the last reply.
   void FinishReading(std::string reason) {
     reading_done_ = true;
     end_reason_ = std::move(reason);
-    writer_wake_.cancel();
+    WriteReady();
+  }
+
+  // A request's work is done: the reader may take another line.
+  void EndInFlight() {
+    --in_flight_;
+    if (reader_waiting_) reader_wake_.cancel();
   }
 
   asio::awaitable<void> HandleLine(
       [[maybe_unused]] std::shared_ptr<Connection> keep_alive, uint64_t seq,
-      std::string line, v1::Instant received_at) {
+      std::string line, Command command) {
     std::string reply;
     const absl::Time started = absl::Now();
     try {
-      reply = co_await Answer(line, received_at);
+      reply = co_await Answer(line, command);
     } catch (const std::exception& error) {
       // Never lose a slot: the writer would wait for it forever.
       server_.log->error("[{}] handling '{}' failed: {}", id_, line,
@@ -383,27 +450,13 @@ class Connection : public std::enable_shared_from_this<Connection> {
     if (server_.observer != nullptr) {
       server_.observer->OnRequest(RequestCommand(line), absl::Now() - started);
     }
-    --in_flight_;
-    reader_wake_.cancel();
+    EndInFlight();
     CompleteSlot(seq, std::move(reply), /*close_after=*/false);
   }
 
-  // The reply to one line ("" for none).
+  // The reply to one line that is not an IAMAT ("" for none).
   asio::awaitable<std::string> Answer(const std::string& line,
-                                      const v1::Instant& received_at) {
-    Command command = ParseCommand(line);
-    if (auto* iamat = std::get_if<IamatCommand>(&command)) {
-      v1::ReportLocationRequest request;
-      request.set_client_id(std::move(iamat->client_id));
-      request.set_coordinates_text(std::move(iamat->coordinates_text));
-      request.set_client_time_text(std::move(iamat->client_time_text));
-      *request.mutable_received_at() = received_at;
-      auto result = co_await server_.node->ReportLocation(std::move(request));
-      if (!CallSucceeded("ReportLocation", result.status)) {
-        co_return FormatErrorReply(line);
-      }
-      co_return FormatAtReply(result.response.location());
-    }
+                                      Command& command) {
     if (auto* whatsat = std::get_if<WhatsatCommand>(&command)) {
       v1::FindNearbyPlacesRequest request;
       request.set_client_id(std::move(whatsat->client_id));
@@ -440,16 +493,21 @@ class Connection : public std::enable_shared_from_this<Connection> {
       // the node could not take it.
       co_return std::string();
     }
-    server_.log->info("[{}] invalid line: {}", id_,
-                      std::get<InvalidCommand>(command).reason);
+    if (auto* invalid = std::get_if<InvalidCommand>(&command)) {
+      server_.log->info("[{}] invalid line: {}", id_, invalid->reason);
+    }
     co_return FormatErrorReply(line);
+  }
+
+  static std::string DescribeFailure(const grpc::Status& status) {
+    return fmt::format("code {}: {}", static_cast<int>(status.error_code()),
+                       status.error_message());
   }
 
   bool CallSucceeded(std::string_view method, const grpc::Status& status) {
     if (status.ok()) return true;
-    server_.log->warn("[{}] node {} failed: code {}: {}", id_, method,
-                      static_cast<int>(status.error_code()),
-                      status.error_message());
+    server_.log->warn("[{}] node {} failed: {}", id_, method,
+                      DescribeFailure(status));
     return false;
   }
 
@@ -466,50 +524,57 @@ class Connection : public std::enable_shared_from_this<Connection> {
           pending_output_bytes_, server_.limits.max_pending_output_bytes));
       return;
     }
-    writer_wake_.cancel();
+    WriteReady();
   }
 
-  // Writes the ready replies at the front of the queue, in arrival order.
-  asio::awaitable<void> WriteReplies(
-      [[maybe_unused]] std::shared_ptr<Connection> keep_alive) {
-    while (!closed_) {
-      std::string batch;
-      bool close_after = false;
-      while (!slots_.empty() && slots_.front().ready && !close_after) {
-        ReplySlot& slot = slots_.front();
-        if (!slot.text.empty()) {
-          server_.log->info("[{}] OUT {}", id_, DescribeReply(slot.text));
-          batch += slot.text;
-        }
-        close_after = slot.close_after;
-        slots_.pop_front();
-        ++first_slot_seq_;
+  // Writes the ready replies at the front of the queue, in arrival order,
+  // unless a write is in flight (its completion comes back here). After the
+  // last reply of a closing connection, closes. No coroutine: a reply
+  // completing starts its write directly.
+  void WriteReady() {
+    if (closed_ || writing_ || closing_) return;
+    output_.clear();  // keeps its capacity
+    while (!slots_.empty() && slots_.front().ready && !close_when_written_) {
+      ReplySlot& slot = slots_.front();
+      if (!slot.text.empty()) {
+        LogReply(*server_.log, id_, slot.text);
+        output_ += slot.text;
       }
-      if (!batch.empty()) {
-        error_code ec;
-        co_await asio::async_write(
-            socket_, asio::buffer(batch),
-            asio::redirect_error(asio::use_awaitable, ec));
-        if (closed_) co_return;
-        pending_output_bytes_ -= batch.size();
-        if (ec) {
-          CloseNow(fmt::format("write failed: {}", ec.message()));
-          co_return;
-        }
-      }
-      if (close_after || (reading_done_ && slots_.empty())) {
-        co_await CloseGracefully();
-        co_return;
-      }
-      if (batch.empty()) {
-        co_await WaitForSignal(writer_wake_);
-      }
+      close_when_written_ = slot.close_after;
+      slots_.pop_front();
+      ++first_slot_seq_;
     }
+    if (!output_.empty()) {
+      writing_ = true;
+      asio::async_write(socket_, asio::buffer(output_),
+                        [self = shared_from_this()](const error_code& ec,
+                                                    size_t /*written*/) {
+                          self->OnWritten(ec);
+                        });
+      return;
+    }
+    if (close_when_written_ || (reading_done_ && slots_.empty())) {
+      closing_ = true;
+      asio::co_spawn(socket_.get_executor(),
+                     CloseGracefully(shared_from_this()), asio::detached);
+    }
+  }
+
+  void OnWritten(const error_code& ec) {
+    writing_ = false;
+    if (closed_) return;
+    pending_output_bytes_ -= output_.size();
+    if (ec) {
+      CloseNow(fmt::format("write failed: {}", ec.message()));
+      return;
+    }
+    WriteReady();
   }
 
   // Sends FIN, discards what the client still sends (bounded in bytes and
   // time), then closes.
-  asio::awaitable<void> CloseGracefully() {
+  asio::awaitable<void> CloseGracefully(
+      [[maybe_unused]] std::shared_ptr<Connection> keep_alive) {
     error_code ec;
     socket_.shutdown(tcp::socket::shutdown_send, ec);
     Extend(kLingerTime, end_reason_);
@@ -536,12 +601,67 @@ class Connection : public std::enable_shared_from_this<Connection> {
   std::string deadline_reason_;
   asio::steady_timer watchdog_timer_;
   asio::steady_timer reader_wake_;
-  asio::steady_timer writer_wake_;
+  bool reader_waiting_ = false;  // on reader_wake_: too many in flight
 
   std::deque<ReplySlot> slots_;
   uint64_t first_slot_seq_ = 0;  // sequence number of slots_.front()
   size_t in_flight_ = 0;
   size_t pending_output_bytes_ = 0;
+  // The replies being written (reused: no allocation per write).
+  std::string output_;
+  bool writing_ = false;
+  bool close_when_written_ = false;  // a reply asked to close after it
+  bool closing_ = false;             // CloseGracefully runs
+};
+
+// The gateway's event loops: one io_context per thread, each run by that
+// thread alone. A connection lives on one of them (taken in turn), so its
+// handlers never run concurrently and need no strand. (A strand executor is
+// too big for asio's type-erased executor to hold inline: with one, nearly
+// every asynchronous operation and post allocated.)
+class EventLoops {
+ public:
+  explicit EventLoops(unsigned count) {
+    for (unsigned i = 0; i < count; ++i) {
+      // One thread runs each (posts from other threads stay safe).
+      contexts_.push_back(std::make_unique<asio::io_context>(1));
+      work_guards_.push_back(asio::make_work_guard(*contexts_.back()));
+    }
+  }
+
+  asio::io_context& first() { return *contexts_.front(); }
+  // The loop for a new connection. Only the accept loop calls it.
+  asio::io_context& next() { return *contexts_[next_++ % contexts_.size()]; }
+  size_t size() const { return contexts_.size(); }
+
+  void Run(spdlog::logger& log) {
+    for (const auto& context : contexts_) {
+      threads_.emplace_back([&log, &context = *context] {
+        // A handler that throws must not take the gateway down with it.
+        for (;;) {
+          try {
+            context.run();
+            return;
+          } catch (const std::exception& error) {
+            log.error("gateway event loop: {}", error.what());
+          }
+        }
+      });
+    }
+  }
+
+  // Stops every loop and joins its thread.
+  void Stop() {
+    for (const auto& context : contexts_) context->stop();
+    threads_.clear();  // joins
+  }
+
+ private:
+  std::vector<std::unique_ptr<asio::io_context>> contexts_;
+  std::vector<asio::executor_work_guard<asio::io_context::executor_type>>
+      work_guards_;
+  std::vector<std::jthread> threads_;
+  size_t next_ = 0;
 };
 
 // Accepts a connection beyond max_connections only to say why it is closed.
@@ -559,13 +679,17 @@ asio::awaitable<void> RefuseBusy(tcp::socket socket, std::string peer,
 
 class GatewayServer::Impl {
  public:
-  Impl(GatewayOptions options, std::shared_ptr<grpc::Channel> node_channel,
+  Impl(GatewayOptions options,
+       const std::shared_ptr<grpc::Channel>& node_channel,
        std::shared_ptr<spdlog::logger> log)
       : options_(std::move(options)),
         log_(std::move(log)),
-        node_(std::move(node_channel)) {
-    context_.limits = ResolveLimits(options_.limits);
+        node_(node_channel),
+        reports_(node_channel, kNodeCallDeadline),
+        // Here, not in the body: loops_ needs the thread count.
+        context_(ContextWithLimits(options_.limits)) {
     context_.node = &node_;
+    context_.reports = &reports_;
     context_.log = log_.get();
     context_.registry = &registry_;
     context_.observer = options_.observer.get();
@@ -585,7 +709,8 @@ class GatewayServer::Impl {
       }
       context_.trusted_peers.push_back(Normalize(address));
     }
-    auto endpoint = ResolveListenAddress(options_.listen_address, io_context_);
+    auto endpoint =
+        ResolveListenAddress(options_.listen_address, loops_.first());
     if (!endpoint.ok()) return endpoint.status();
     error_code ec;
     const auto fail = [&](std::string_view step) {
@@ -603,10 +728,9 @@ class GatewayServer::Impl {
     }
     bound_port_ = acceptor_.local_endpoint(ec).port();
     started_ = true;
-    asio::co_spawn(io_context_, AcceptLoop(), asio::detached);
-    for (unsigned i = 0; i < context_.limits.threads; ++i) {
-      threads_.emplace_back([this] { RunEventLoop(); });
-    }
+    asio::co_spawn(loops_.first(), AcceptLoop(), asio::detached);
+    asio::co_spawn(loops_.first(), ExpireOverdueReports(), asio::detached);
+    loops_.Run(*log_);
     log_->info("gateway {} listening on {} (port {}, {} threads)",
                options_.server_name, options_.listen_address, bound_port_,
                context_.limits.threads);
@@ -619,8 +743,7 @@ class GatewayServer::Impl {
     std::lock_guard lock(lifecycle_mutex_);
     if (!started_ || stopped_) return;
     stopped_ = true;
-    io_context_.stop();
-    threads_.clear();  // joins
+    loops_.Stop();
     // No event-loop thread runs now, so the acceptor and the connections
     // can be closed from here without racing their handlers.
     error_code ignored;
@@ -628,23 +751,12 @@ class GatewayServer::Impl {
     for (const auto& connection : registry_.Snapshot()) {
       connection->CloseNow("server stopping");
     }
+    reports_.Shutdown();
     node_.Shutdown();
     log_->info("gateway {} stopped", options_.server_name);
   }
 
  private:
-  void RunEventLoop() {
-    // A handler that throws must not take the gateway down with it.
-    for (;;) {
-      try {
-        io_context_.run();
-        return;
-      } catch (const std::exception& error) {
-        log_->error("gateway event loop: {}", error.what());
-      }
-    }
-  }
-
   bool IsTrusted(const asio::ip::address& address) const {
     const asio::ip::address normalized = Normalize(address);
     return std::find(context_.trusted_peers.begin(),
@@ -652,10 +764,22 @@ class GatewayServer::Impl {
                      normalized) != context_.trusted_peers.end();
   }
 
+  // A stuck node must not leave IAMATs waiting forever (see
+  // ReportBatcher::ExpireOverdue); runs until the event loop stops.
+  asio::awaitable<void> ExpireOverdueReports() {
+    asio::steady_timer timer(loops_.first());
+    for (;;) {
+      timer.expires_after(kOverdueCheckInterval);
+      error_code ec;
+      co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+      reports_.ExpireOverdue();
+    }
+  }
+
   asio::awaitable<void> AcceptLoop() {
-    asio::steady_timer retry_timer(io_context_);
+    asio::steady_timer retry_timer(loops_.first());
     while (acceptor_.is_open()) {
-      tcp::socket socket(asio::make_strand(io_context_));
+      tcp::socket socket(loops_.next());
       error_code ec;
       co_await acceptor_.async_accept(
           socket, asio::redirect_error(asio::use_awaitable, ec));
@@ -690,15 +814,13 @@ class GatewayServer::Impl {
   GatewayOptions options_;
   std::shared_ptr<spdlog::logger> log_;
   NodeClient node_;
+  ReportBatcher reports_;
   ConnectionRegistry registry_;
   ServerContext context_;
   // Declared after everything the handlers use, so that destroying it (and
   // the coroutines still parked in it) happens first.
-  asio::io_context io_context_;
-  asio::executor_work_guard<asio::io_context::executor_type> work_guard_ =
-      asio::make_work_guard(io_context_);
-  tcp::acceptor acceptor_{io_context_};
-  std::vector<std::jthread> threads_;
+  EventLoops loops_{context_.limits.threads};
+  tcp::acceptor acceptor_{loops_.first()};
   uint64_t last_connection_id_ = 0;  // only the accept loop touches it
   uint16_t bound_port_ = 0;
   std::mutex lifecycle_mutex_;
@@ -707,9 +829,9 @@ class GatewayServer::Impl {
 };
 
 GatewayServer::GatewayServer(GatewayOptions options,
-                             std::shared_ptr<grpc::Channel> node_channel,
+                             const std::shared_ptr<grpc::Channel>& node_channel,
                              std::shared_ptr<spdlog::logger> log)
-    : impl_(std::make_unique<Impl>(std::move(options), std::move(node_channel),
+    : impl_(std::make_unique<Impl>(std::move(options), node_channel,
                                    std::move(log))) {}
 
 GatewayServer::~GatewayServer() { Stop(); }

@@ -35,7 +35,7 @@ class GatewayServer {
   // node_channel: a channel to this server's own HerdNode service (normally
   // the gRPC server's in-process channel). log: the server's log file.
   GatewayServer(GatewayOptions options,
-                std::shared_ptr<grpc::Channel> node_channel,
+                const std::shared_ptr<grpc::Channel>& node_channel,
                 std::shared_ptr<spdlog::logger> log);
   ~GatewayServer();  // Stops if still running.
 

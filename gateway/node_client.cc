@@ -34,13 +34,6 @@ void InFlightCalls::CancelAllAndWait() {
 NodeClient::NodeClient(std::shared_ptr<grpc::Channel> channel)
     : stub_(v1::HerdNode::NewStub(std::move(channel))) {}
 
-boost::asio::awaitable<RpcResult<v1::ReportLocationResponse>>
-NodeClient::ReportLocation(v1::ReportLocationRequest request) {
-  return Call<v1::ReportLocationRequest, v1::ReportLocationResponse>(
-      &v1::HerdNode::StubInterface::async_interface::ReportLocation,
-      std::move(request));
-}
-
 boost::asio::awaitable<RpcResult<v1::FindNearbyPlacesResponse>>
 NodeClient::FindNearbyPlaces(v1::FindNearbyPlacesRequest request) {
   return Call<v1::FindNearbyPlacesRequest, v1::FindNearbyPlacesResponse>(

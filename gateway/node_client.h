@@ -1,13 +1,13 @@
 // Awaitable wrappers over the node's callback gRPC stub, so a gateway
-// coroutine can `co_await client.ReportLocation(request)` without blocking
+// coroutine can `co_await client.FindNearbyPlaces(request)` without blocking
 // the event loop: the call runs on gRPC's threads and its completion is
 // posted back to the awaiting coroutine's executor (its connection strand).
+// (IAMATs go batched on one stream instead: see report_batcher.h.)
 #ifndef HERD_GATEWAY_NODE_CLIENT_H_
 #define HERD_GATEWAY_NODE_CLIENT_H_
 
 #include <chrono>
 #include <condition_variable>
-#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -23,8 +23,10 @@
 #include "boost/asio/use_awaitable.hpp"
 #include "grpcpp/channel.h"
 #include "grpcpp/client_context.h"
+#include "grpcpp/support/client_callback.h"
 #include "grpcpp/support/status.h"
 #include "herd/v1/herd.grpc.pb.h"
+#include "herdnode/grpc_handoff.h"
 
 namespace herd::gateway {
 
@@ -64,8 +66,6 @@ class NodeClient {
  public:
   explicit NodeClient(std::shared_ptr<grpc::Channel> channel);
 
-  boost::asio::awaitable<RpcResult<v1::ReportLocationResponse>> ReportLocation(
-      v1::ReportLocationRequest request);
   boost::asio::awaitable<RpcResult<v1::FindNearbyPlacesResponse>>
   FindNearbyPlaces(v1::FindNearbyPlacesRequest request);
   boost::asio::awaitable<RpcResult<v1::PropagateLocationResponse>>
@@ -80,9 +80,9 @@ class NodeClient {
   template <typename Request, typename Response>
   using AsyncMethod = void (v1::HerdNode::StubInterface::async_interface::*)(
       grpc::ClientContext*, const Request*, Response*,
-      std::function<void(grpc::Status)>);
+      grpc::ClientUnaryReactor*);
 
-  // Starts stub->async()->*method(context, request, response, callback).
+  // Starts stub->async()->*method(context, request, response, reactor).
   template <typename Request, typename Response>
   boost::asio::awaitable<RpcResult<Response>> Call(
       AsyncMethod<Request, Response> method, Request request);
@@ -98,16 +98,43 @@ boost::asio::awaitable<RpcResult<Response>> NodeClient::Call(
   auto initiation = [this, method,
                      request = std::move(request)](auto handler) mutable {
     using Handler = decltype(handler);
-    // Everything the gRPC call refers to lives here until its callback has
-    // run; the callback holds the only other reference.
-    struct State {
+    // Everything the gRPC call refers to lives here, and keeps itself alive
+    // (self) until OnDone has run. A reactor, not a std::function callback:
+    // gRPC then keeps a pointer to what this thread built instead of copying
+    // it on the way in, so GrpcHandoff orders all of it before OnDone.
+    struct State final : grpc::ClientUnaryReactor {
       grpc::ClientContext context;
       Request request;
       Response response;
       std::optional<Handler> handler;
       // Keeps the event loop from running out of work while the call is
-      // out; released (moved out) in the callback.
+      // out; released (moved out) in OnDone.
       std::optional<asio::any_io_executor> work;
+      InFlightCalls* in_flight = nullptr;
+      std::shared_ptr<State> self;
+      GrpcHandoff handoff;
+
+      void OnDone(const grpc::Status& status) override {
+        handoff.Acquire();
+        // Never resume the coroutine on a gRPC thread: post to its
+        // executor. Everything that refers to the event loop leaves the
+        // state and is destroyed before Remove(), because once no call is
+        // in flight Shutdown() returns and the event loop may be destroyed.
+        {
+          asio::any_io_executor loop = std::move(*work);
+          work.reset();
+          asio::post(loop, [loop, done = std::move(*handler),
+                            result = RpcResult<Response>{
+                                status, std::move(response)}]() mutable {
+            std::move(done)(std::move(result));
+          });
+          handler.reset();
+        }
+        InFlightCalls* calls = in_flight;
+        // The last references go when this returns (gRPC is done with it).
+        const std::shared_ptr<State> last = std::move(self);
+        calls->Remove(&context);
+      }
     };
     auto state = std::make_shared<State>();
     state->request = std::move(request);
@@ -117,31 +144,15 @@ boost::asio::awaitable<RpcResult<Response>> NodeClient::Call(
         asio::prefer(asio::get_associated_executor(handler),
                      asio::execution::outstanding_work.tracked));
     state->handler.emplace(std::move(handler));
+    state->in_flight = &in_flight_;
+    state->self = state;
     // Aliasing pointer: shares ownership of the whole state.
     in_flight_.Add(
         std::shared_ptr<grpc::ClientContext>(state, &state->context));
-    InFlightCalls* in_flight = &in_flight_;
-    (stub_->async()->*method)(
-        &state->context, &state->request, &state->response,
-        [state, in_flight](grpc::Status status) {
-          // Never resume the coroutine on a gRPC thread: post to its
-          // executor. Everything that refers to the event loop leaves the
-          // state and is destroyed before Remove(), because once no call is
-          // in flight Shutdown() returns and the event loop may be
-          // destroyed (gRPC destroys this callback later, on its thread).
-          {
-            asio::any_io_executor work = std::move(*state->work);
-            state->work.reset();
-            asio::post(work, [work, handler = std::move(*state->handler),
-                              result = RpcResult<Response>{
-                                  std::move(status),
-                                  std::move(state->response)}]() mutable {
-              std::move(handler)(std::move(result));
-            });
-            state->handler.reset();
-          }
-          in_flight->Remove(&state->context);
-        });
+    (stub_->async()->*method)(&state->context, &state->request,
+                              &state->response, state.get());
+    state->handoff.Release();
+    state->StartCall();
   };
   return asio::async_initiate<decltype(asio::use_awaitable),
                               void(RpcResult<Response>)>(std::move(initiation),

@@ -1,9 +1,12 @@
 #include "gateway/protocol.h"
 
+#include <array>
 #include <charconv>
+#include <iterator>
 #include <system_error>
 
 #include "absl/status/status.h"
+#include "fmt/compile.h"
 #include "fmt/format.h"
 #include "herdnode/location_text.h"
 #include "nlohmann/json.hpp"
@@ -61,6 +64,48 @@ bool IsValidUtf8(std::string_view text) {
   return true;
 }
 
+// The first few fields of a line and how many it has in all: no command
+// has more than kMax, so parsing needs no allocation.
+class FirstFields {
+ public:
+  static constexpr size_t kMax = 6;
+
+  void Add(std::string_view field) {
+    if (count_ < kMax) fields_[count_] = field;
+    ++count_;
+  }
+  size_t size() const { return count_; }
+  bool empty() const { return count_ == 0; }
+  // Only for i < min(size(), kMax).
+  std::string_view operator[](size_t i) const { return fields_[i]; }
+
+ private:
+  std::array<std::string_view, kMax> fields_;
+  size_t count_ = 0;
+};
+
+// Calls add(field) for each field of line, in order (see SplitFields).
+template <typename Add>
+void ForEachField(std::string_view line, Add add) {
+  size_t pos = 0;
+  while (pos < line.size()) {
+    while (pos < line.size() && IsFieldSeparator(line[pos])) ++pos;
+    const size_t start = pos;
+    while (pos < line.size() && !IsFieldSeparator(line[pos])) ++pos;
+    if (pos > start) add(line.substr(start, pos - start));
+  }
+}
+
+// "AT <origin> <difference> <client id> <coordinates> <client time>".
+void AppendAtLine(const v1::Location& location, fmt::memory_buffer& out) {
+  fmt::format_to(
+      std::back_inserter(out), FMT_COMPILE("AT {} {} {} {} {}"),
+      location.origin_server(),
+      FormatTimeDifference(location.server_time(), location.client_time()),
+      location.client_id(), location.coordinates_text(),
+      location.client_time_text());
+}
+
 bool AllDigits(std::string_view text) {
   for (char c : text) {
     if (!IsDigit(c)) return false;
@@ -68,7 +113,7 @@ bool AllDigits(std::string_view text) {
   return true;
 }
 
-Command ParseIamat(const std::vector<std::string_view>& fields) {
+Command ParseIamat(const FirstFields& fields) {
   if (fields.size() != 4) {
     return InvalidCommand{fmt::format(
         "IAMAT takes 3 fields (client id, coordinates, time), got {}",
@@ -84,7 +129,7 @@ Command ParseIamat(const std::vector<std::string_view>& fields) {
                       std::string(fields[3])};
 }
 
-Command ParseWhatsat(const std::vector<std::string_view>& fields) {
+Command ParseWhatsat(const FirstFields& fields) {
   if (fields.size() != 4) {
     return InvalidCommand{
         fmt::format("WHATSAT takes 3 fields (client id, radius, bound), got {}",
@@ -104,7 +149,7 @@ Command ParseWhatsat(const std::vector<std::string_view>& fields) {
   return command;
 }
 
-Command ParseAt(const std::vector<std::string_view>& fields) {
+Command ParseAt(const FirstFields& fields) {
   if (fields.size() != 6) {
     return InvalidCommand{fmt::format(
         "AT takes 5 fields (server, time difference, client id, coordinates, "
@@ -146,19 +191,15 @@ std::string_view StripLineTerminator(std::string_view line) {
 
 std::vector<std::string_view> SplitFields(std::string_view line) {
   std::vector<std::string_view> fields;
-  size_t pos = 0;
-  while (pos < line.size()) {
-    while (pos < line.size() && IsFieldSeparator(line[pos])) ++pos;
-    const size_t start = pos;
-    while (pos < line.size() && !IsFieldSeparator(line[pos])) ++pos;
-    if (pos > start) fields.push_back(line.substr(start, pos - start));
-  }
+  ForEachField(line,
+               [&fields](std::string_view field) { fields.push_back(field); });
   return fields;
 }
 
 Command ParseCommand(std::string_view line) {
-  const std::vector<std::string_view> fields =
-      SplitFields(StripLineTerminator(line));
+  FirstFields fields;
+  ForEachField(StripLineTerminator(line),
+               [&fields](std::string_view field) { fields.Add(field); });
   if (fields.empty()) return InvalidCommand{"empty line"};
   if (!IsValidUtf8(line)) return InvalidCommand{"line is not valid UTF-8"};
   if (fields[0] == "IAMAT") return ParseIamat(fields);
@@ -217,15 +258,17 @@ bool ParseMaxResults(std::string_view text, uint32_t& max_results) {
 }
 
 std::string FormatAtLine(const v1::Location& location) {
-  return fmt::format(
-      "AT {} {} {} {} {}", location.origin_server(),
-      FormatTimeDifference(location.server_time(), location.client_time()),
-      location.client_id(), location.coordinates_text(),
-      location.client_time_text());
+  fmt::memory_buffer line;
+  AppendAtLine(location, line);
+  return fmt::to_string(line);
 }
 
 std::string FormatAtReply(const v1::Location& location) {
-  return FormatAtLine(location) + "\n";
+  // Every IAMAT's reply: one allocation, the format parsed at compile time.
+  fmt::memory_buffer reply;
+  AppendAtLine(location, reply);
+  reply.push_back('\n');
+  return fmt::to_string(reply);
 }
 
 std::string FormatErrorReply(std::string_view line) {

@@ -103,9 +103,10 @@ DurableLog::~DurableLog() { Stop(); }
 
 void DurableLog::Stop() {
   {
-    absl::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     stopping_ = true;
   }
+  snapshot_wake_.Raise();
   if (writer_.joinable()) writer_.join();
   if (snapshotter_.joinable()) {
     snapshotter_.request_stop();
@@ -114,7 +115,7 @@ void DurableLog::Stop() {
 }
 
 uint64_t DurableLog::snapshots_written() const {
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   return snapshots_written_;
 }
 
@@ -135,13 +136,16 @@ void DurableLog::AfterDurable(DurableDone done) {
 void DurableLog::Enqueue(Pending pending) {
   absl::Status refused;
   {
-    absl::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     if (!failed_.ok()) {
       refused = failed_;
     } else if (stopping_) {
       refused = absl::UnavailableError(fmt::format(
           "durable log {} is closed (node stopping)", options_.directory));
     } else {
+      if (!pending.record.empty()) {
+        backlog_.fetch_add(1, std::memory_order_relaxed);
+      }
       queue_.push_back(std::move(pending));
       return;
     }
@@ -154,14 +158,14 @@ void DurableLog::WriterLoop() {
   while (true) {
     bool stopping = false;
     {
-      absl::MutexLock lock(&mu_);
+      MutexLock lock(&mu_);
       const auto work = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
         return !queue_.empty() || stopping_;
       };
       if (options_.fsync == FsyncPolicy::kInterval && unsynced_) {
-        mu_.AwaitWithDeadline(absl::Condition(&work), next_sync_);
+        mu_.AwaitWithDeadline(work, absl::ToChronoTime(next_sync_));
       } else {
-        mu_.Await(absl::Condition(&work));
+        mu_.Await(work);
       }
       // Everything queued while the last batch was being synced goes in
       // this one: that is the group commit.
@@ -170,7 +174,7 @@ void DurableLog::WriterLoop() {
     }
     const absl::Status status = WriteBatch(batch, stopping);
     if (!status.ok()) {
-      absl::MutexLock lock(&mu_);
+      MutexLock lock(&mu_);
       if (failed_.ok()) {
         failed_ = status;
         log_->error(
@@ -178,20 +182,26 @@ void DurableLog::WriterLoop() {
             options_.directory, StatusMessage(status));
       }
     }
+    // Before the callbacks: one of them may be waiting for the backlog.
+    size_t records = 0;
+    for (const Pending& pending : batch) {
+      if (!pending.record.empty()) ++records;
+    }
+    backlog_.fetch_sub(records, std::memory_order_relaxed);
     for (Pending& pending : batch) {
       if (pending.done) pending.done(status);
     }
     batch.clear();
     if (status.ok() && segment_appends_ >= options_.snapshot_every_entries) {
       if (absl::Status s = StartSnapshot(); !s.ok()) {
-        absl::MutexLock lock(&mu_);
+        MutexLock lock(&mu_);
         failed_ = s;
         log_->error("durable log {}: cannot start a new segment: {}",
                     options_.directory, StatusMessage(s));
       }
     }
     if (stopping) {
-      absl::MutexLock lock(&mu_);
+      MutexLock lock(&mu_);
       // Enqueue refuses new work once stopping_ is set, so this drains.
       if (queue_.empty()) return;
     }
@@ -201,7 +211,7 @@ void DurableLog::WriterLoop() {
 absl::Status DurableLog::WriteBatch(const std::vector<Pending>& batch,
                                     bool stopping) {
   {
-    absl::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     if (!failed_.ok()) return failed_;
   }
   const std::string path = SegmentPath(options_.directory, segment_);
@@ -233,7 +243,7 @@ absl::Status DurableLog::WriteBatch(const std::vector<Pending>& batch,
 
 absl::Status DurableLog::StartSnapshot() {
   {
-    absl::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     // One at a time; this segment keeps growing until the current one is
     // done.
     if (snapshot_busy_) return absl::OkStatus();
@@ -252,10 +262,11 @@ absl::Status DurableLog::StartSnapshot() {
   segment_appends_ = 0;
   // Every update in the older segments was offered to the store before it
   // was queued here, so a store scan starting now holds it (or a newer one).
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   snapshot_busy_ = true;
   snapshot_requested_ = true;
   snapshot_first_live_ = segment_;
+  snapshot_wake_.Raise();
   return absl::OkStatus();
 }
 
@@ -263,11 +274,13 @@ void DurableLog::SnapshotLoop(const std::stop_token& stop) {
   while (true) {
     uint64_t first_live = 0;
     {
-      absl::MutexLock lock(&mu_);
-      const auto work = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-        return snapshot_requested_ || stopping_;
-      };
-      mu_.Await(absl::Condition(&work));
+      MutexLock lock(&mu_);
+      // Slept on outside mu_, which every append locks (see wake_flag.h).
+      while (!snapshot_requested_ && !stopping_) {
+        mu_.Unlock();
+        snapshot_wake_.Sleep();
+        mu_.Lock();
+      }
       if (stopping_) return;
       snapshot_requested_ = false;
       first_live = snapshot_first_live_;
@@ -288,7 +301,7 @@ void DurableLog::SnapshotLoop(const std::stop_token& stop) {
       log_->error("durable log {}: snapshot failed: {}", options_.directory,
                   StatusMessage(status));
     }
-    absl::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     snapshot_busy_ = false;
     if (status.ok()) ++snapshots_written_;
   }

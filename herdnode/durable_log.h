@@ -6,6 +6,8 @@
 #ifndef HERD_HERDNODE_DURABLE_LOG_H_
 #define HERD_HERDNODE_DURABLE_LOG_H_
 
+#include <atomic>
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <stop_token>
@@ -17,13 +19,14 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "herd/v1/config.pb.h"
 #include "herdnode/durable_recovery.h"
 #include "herdnode/flooding.h"
 #include "herdnode/location_store.h"
+#include "herdnode/mutex.h"
 #include "herdnode/posix_file.h"
+#include "herdnode/wake_flag.h"
 #include "spdlog/logger.h"
 
 namespace herd {
@@ -71,6 +74,9 @@ class DurableLog final : public UpdateJournal {
 
   void Append(const v1::Location& location, DurableDone done) override;
   void AfterDurable(DurableDone done) override;
+  size_t Backlog() const override {
+    return backlog_.load(std::memory_order_relaxed);
+  }
 
   // Writes and syncs everything queued, runs every callback, abandons a
   // snapshot in progress and joins both threads. Idempotent; appends after
@@ -111,8 +117,10 @@ class DurableLog final : public UpdateJournal {
   absl::Time next_sync_;
   std::string write_buffer_;
 
-  mutable absl::Mutex mu_;
+  mutable Mutex mu_;
   std::vector<Pending> queue_ ABSL_GUARDED_BY(mu_);
+  // Records queued or being written: not durable yet.
+  std::atomic<size_t> backlog_{0};
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   // Set once a write or sync failed: nothing is durable from then on.
   absl::Status failed_ ABSL_GUARDED_BY(mu_);
@@ -120,6 +128,8 @@ class DurableLog final : public UpdateJournal {
   bool snapshot_busy_ ABSL_GUARDED_BY(mu_) = false;
   uint64_t snapshot_first_live_ ABSL_GUARDED_BY(mu_) = 0;
   uint64_t snapshots_written_ ABSL_GUARDED_BY(mu_) = 0;
+  // Raised when a snapshot is requested or the log stops.
+  WakeFlag snapshot_wake_;
 
   std::jthread writer_;
   std::jthread snapshotter_;

@@ -2,8 +2,6 @@
 
 #include <utility>
 
-#include "absl/synchronization/notification.h"
-
 namespace herd {
 
 v1::UpdateOutcome Flooder::Accept(const v1::Location& location,
@@ -13,7 +11,7 @@ v1::UpdateOutcome Flooder::Accept(const v1::Location& location,
   if (journal_ == nullptr) {
     outcome = store_.Offer(location);
   } else {
-    absl::MutexLock lock(&journal_order_mu_);
+    MutexLock lock(&journal_order_mu_);
     outcome = store_.Offer(location);
     if (outcome == v1::UPDATE_OUTCOME_ACCEPTED) {
       DurableDone durable;
@@ -67,9 +65,14 @@ v1::UpdateOutcome Flooder::Flood(const v1::Location& location,
 
 void Flooder::AwaitDurable() {
   if (journal_ == nullptr) return;
-  absl::Notification durable;
-  journal_->AfterDurable([&durable](const absl::Status&) { durable.Notify(); });
-  durable.WaitForNotification();
+  Mutex mu;
+  bool durable = false;  // guarded by mu
+  journal_->AfterDurable([&](const absl::Status&) {
+    MutexLock lock(&mu);
+    durable = true;
+  });
+  MutexLock lock(&mu);
+  mu.Await([&] { return durable; });
 }
 
 void Flooder::AfterDurable(DurableDone done) {
@@ -78,6 +81,10 @@ void Flooder::AfterDurable(DurableDone done) {
     return;
   }
   journal_->AfterDurable(std::move(done));
+}
+
+bool Flooder::JournalBehind() const {
+  return journal_ != nullptr && journal_->Backlog() > max_journal_backlog_;
 }
 
 FloodCounters Flooder::counters() const {

@@ -6,15 +6,16 @@
 #define HERD_HERDNODE_FLOODING_H_
 
 #include <atomic>
+#include <cstddef>
 #include <cstdint>
 #include <string_view>
 #include <vector>
 
 #include "absl/functional/any_invocable.h"
 #include "absl/status/status.h"
-#include "absl/synchronization/mutex.h"
 #include "herd/v1/herd.pb.h"
 #include "herdnode/location_store.h"
+#include "herdnode/mutex.h"
 
 namespace herd {
 
@@ -41,6 +42,8 @@ class UpdateJournal {
   virtual void Append(const v1::Location& location, DurableDone done) = 0;
   // done runs once everything appended before this call is durable.
   virtual void AfterDurable(DurableDone done) = 0;
+  // Appended updates that are not durable yet.
+  virtual size_t Backlog() const = 0;
 };
 
 // A flood's outcome, once it may be acknowledged: status is not OK if the
@@ -57,7 +60,13 @@ struct FloodCounters {
 // Thread-safe once its peers are set.
 class Flooder {
  public:
-  explicit Flooder(LocationStore& store) : store_(store) {}
+  // Beyond this many updates waiting for the disk, the journal is behind
+  // (see JournalBehind).
+  static constexpr size_t kDefaultMaxJournalBacklog = 16384;
+
+  explicit Flooder(LocationStore& store,
+                   size_t max_journal_backlog = kDefaultMaxJournalBacklog)
+      : store_(store), max_journal_backlog_(max_journal_backlog) {}
 
   // The linked peers; call once, before the first Flood. The sinks must
   // outlive every Flood call.
@@ -84,6 +93,12 @@ class Flooder {
   // done runs once every update flooded so far is durable (at once without
   // a journal), on any thread.
   void AfterDurable(DurableDone done);
+  // Whether more updates wait for the disk than the journal should queue:
+  // a caller that floods without waiting for the disk (a PropagateLocations
+  // stream) takes no more until AfterDurable says they are written, which
+  // holds the rest back at the sending peer. The others wait for the disk
+  // anyway (client reports, unary propagation, catch-up pages).
+  bool JournalBehind() const;
 
   FloodCounters counters() const;
 
@@ -94,12 +109,13 @@ class Flooder {
                            std::string_view from_peer, FloodDone& done);
 
   LocationStore& store_;
+  const size_t max_journal_backlog_;
   std::vector<PeerSink*> peers_;
   UpdateJournal* journal_ = nullptr;
   // Held across the store's decision and the journal append, so the journal
   // sees accepted updates in the store's order: a "durable up to here"
   // barrier after a DUPLICATE then covers the update it duplicates.
-  absl::Mutex journal_order_mu_;
+  Mutex journal_order_mu_;
   std::atomic<uint64_t> received_{0};
   std::atomic<uint64_t> accepted_{0};
   std::atomic<uint64_t> stale_{0};

@@ -72,4 +72,33 @@ absl::Status CheckPeerLocation(const v1::Location& location) {
   return CheckInstant(location.server_time(), "server_time");
 }
 
+absl::Status LocationFromReport(const v1::ReportLocationRequest& report,
+                                std::string_view origin_server,
+                                v1::Location* location) {
+  if (absl::Status valid = CheckClientId(report.client_id()); !valid.ok()) {
+    return valid;
+  }
+  absl::StatusOr<Coordinates> coordinates =
+      ParseCoordinates(report.coordinates_text());
+  if (!coordinates.ok()) return coordinates.status();
+  absl::StatusOr<v1::Instant> client_time =
+      ParseClientTime(report.client_time_text());
+  if (!client_time.ok()) return client_time.status();
+  const v1::Instant received_at =
+      report.has_received_at() ? report.received_at() : WallClockNow();
+  if (absl::Status valid = CheckInstant(received_at, "received_at");
+      !valid.ok()) {
+    return valid;
+  }
+  location->set_client_id(report.client_id());
+  location->set_latitude(coordinates->latitude);
+  location->set_longitude(coordinates->longitude);
+  location->set_coordinates_text(report.coordinates_text());
+  location->set_client_time_text(report.client_time_text());
+  *location->mutable_client_time() = *client_time;
+  location->set_origin_server(origin_server.data(), origin_server.size());
+  *location->mutable_server_time() = received_at;
+  return absl::OkStatus();
+}
+
 }  // namespace herd

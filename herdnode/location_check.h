@@ -22,6 +22,15 @@ absl::Status CheckInstant(const v1::Instant& instant, std::string_view what);
 // exactly client_time, an origin server and a normalized server_time.
 absl::Status CheckPeerLocation(const v1::Location& location);
 
+// The location a client's report describes, as received by origin_server:
+// checks the client ID and parses the coordinates and time stamp exactly;
+// received_at (the node's clock if unset) becomes server_time. On error,
+// *location is left unspecified. Shared by ReportLocation and the batched
+// ReportLocations, so the two answer every report alike.
+absl::Status LocationFromReport(const v1::ReportLocationRequest& report,
+                                std::string_view origin_server,
+                                v1::Location* location);
+
 }  // namespace herd
 
 #endif  // HERD_HERDNODE_LOCATION_CHECK_H_

@@ -9,10 +9,15 @@
 #include "grpcpp/server_builder.h"
 #include "herdnode/config.h"
 #include "herdnode/local_caller.h"
+#include "herdnode/status/status_page.h"
 #include "herdnode/timed_places.h"
 
 namespace herd {
 namespace {
+
+// The status page lists at most this many clients (the most recently
+// updated): enough to see where they are, small enough to render every 2 s.
+constexpr size_t kStatusPageClients = 500;
 
 // Binds address and serves service there (with reflection and health).
 absl::StatusOr<std::unique_ptr<grpc::Server>> Listen(
@@ -25,10 +30,12 @@ absl::StatusOr<std::unique_ptr<grpc::Server>> Listen(
   // Without this, gRPC sets SO_REUSEPORT and a second node on the same port
   // would "succeed" and steal half the connections.
   builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
-  // Peers ping idle connections to notice failures (see peer_link.cc).
+  // Peers ping their connections every few seconds to notice failures
+  // (see peer_link.cc); pings more often than this would cost them theirs.
   builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
   builder.AddChannelArgument(
-      GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 20'000);
+      GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS,
+      static_cast<int>(absl::ToInt64Milliseconds(kMinPeerPingInterval)));
   builder.RegisterService(service);
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   if (server == nullptr || bound_port == 0) {
@@ -96,6 +103,8 @@ absl::StatusOr<std::unique_ptr<Node>> Node::Start(NodeOptions options) {
   // Watch streams see accepted updates exactly as the peers do.
   node->watch_hub_ = std::make_unique<WatchHub>(node->metrics_);
   sinks.push_back(node->watch_hub_.get());
+  node->recent_updates_ = std::make_unique<RecentUpdates>();
+  sinks.push_back(node->recent_updates_.get());
   node->flooder_.SetPeers(sinks);
   node->status_collector_ = std::make_shared<NodeStatusCollector>(
       [node = node.get()] { return node->flooder_.counters(); },
@@ -109,6 +118,8 @@ absl::StatusOr<std::unique_ptr<Node>> Node::Start(NodeOptions options) {
   if (node->options_.places != nullptr) {
     node->options_.places = std::make_unique<TimedPlacesProvider>(
         std::move(node->options_.places), node->metrics_);
+    // Cache hits and misses of a provider that has a cache (Google).
+    node->options_.places->ObserveCache(node->metrics_);
   }
 
   NodeServiceDeps deps;
@@ -152,6 +163,19 @@ absl::StatusOr<std::unique_ptr<Node>> Node::Start(NodeOptions options) {
       return HttpReply{"text/plain; version=0.0.4; charset=utf-8",
                        metrics->Exposition()};
     };
+    StatusSources sources;
+    sources.config = &node->options_.config;
+    sources.node = node->options_.server_name;
+    sources.epoch = node->epoch_;
+    sources.store = &node->store_;
+    sources.flooder = &node->flooder_;
+    for (const auto& link : node->links_) sources.links.push_back(link.get());
+    sources.recent = node->recent_updates_.get();
+    AddStatusPageRoutes(
+        [sources = std::move(sources)] {
+          return TakeStatusSnapshot(sources, kStatusPageClients);
+        },
+        routes);
     absl::StatusOr<std::unique_ptr<HttpListener>> http = HttpListener::Start(
         http_address, std::move(routes), node->options_.log);
     if (!http.ok()) return http.status();
@@ -191,6 +215,9 @@ void Node::Stop() {
     if (server == nullptr) continue;
     server->GetHealthCheckService()->SetServingStatus(false);
     server->Shutdown(deadline);
+  }
+  for (NodeService* service : {operator_service_.get(), service_.get()}) {
+    if (service != nullptr) service->ServersStopped();
   }
   // Stop every link before any is destroyed: one link's catch-up may still
   // be flooding to the others until it is joined.

@@ -20,6 +20,7 @@
 #include "herdnode/node_service.h"
 #include "herdnode/peer_link.h"
 #include "herdnode/places_provider.h"
+#include "herdnode/status/recent_updates.h"
 #include "herdnode/tls_files.h"
 #include "spdlog/logger.h"
 
@@ -80,6 +81,8 @@ class Node {
   // After the links (a sink of the flooder like them), before the servers
   // whose Watch calls it serves.
   std::unique_ptr<WatchHub> watch_hub_;
+  // The status page's recent updates (a sink of the flooder too).
+  std::unique_ptr<RecentUpdates> recent_updates_;
   std::unique_ptr<NodeService> service_;
   std::unique_ptr<grpc::Server> server_;
   // The operator listener: its own server, so that its service instance
@@ -90,7 +93,7 @@ class Node {
   std::shared_ptr<grpc::Channel> in_process_;
   // Reads the flooding counters and links at scrape time.
   std::shared_ptr<NodeStatusCollector> status_collector_;
-  // GET /metrics on http_address; null without one.
+  // GET /metrics and the status page on http_address; null without one.
   std::unique_ptr<HttpListener> http_;
   bool stopped_ = false;
 };

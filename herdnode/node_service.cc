@@ -10,6 +10,7 @@
 #include "herdnode/location_check.h"
 #include "herdnode/location_text.h"
 #include "herdnode/propagate_stream.h"
+#include "herdnode/report_stream.h"
 #include "herdnode/status_text.h"
 
 namespace herd {
@@ -77,6 +78,9 @@ NodeService::NodeService(NodeServiceDeps deps) : deps_(std::move(deps)) {
   for (PeerLink* link : deps_.links) {
     links_by_name_.emplace(std::string(link->name()), link);
   }
+  // Everything built so far (this and what deps points to) is ready for
+  // the handlers, which gRPC runs once the server is started.
+  built_.Release();
 }
 
 absl::Status NodeService::AuthorizePeer(
@@ -101,6 +105,7 @@ grpc::ServerUnaryReactor* NodeService::PropagateLocation(
     grpc::CallbackServerContext* context,
     const v1::PropagateLocationRequest* request,
     v1::PropagateLocationResponse* response) {
+  GrpcReaction handler(built_);  // see GrpcHandoff
   const std::string& from = request->from_server();
   const v1::Location& location = request->location();
   PeerLink* link = nullptr;
@@ -145,9 +150,10 @@ grpc::ServerUnaryReactor* NodeService::PropagateLocation(
       });
 }
 
-grpc::ServerReadReactor<v1::PropagateLocationsRequest>*
-NodeService::PropagateLocations(grpc::CallbackServerContext* context,
-                                v1::PropagateLocationsResponse* response) {
+grpc::ServerBidiReactor<v1::PropagateLocationsRequest,
+                        v1::PropagateLocationsResponse>*
+NodeService::PropagateLocations(grpc::CallbackServerContext* context) {
+  GrpcReaction handler(built_);  // see GrpcHandoff
   // Authorized like PropagateLocation, once per stream: the transport's
   // identity of the caller does not change within one.
   auto authorize =
@@ -159,13 +165,14 @@ NodeService::PropagateLocations(grpc::CallbackServerContext* context,
     }
     return LinkTo(from);
   };
-  return ServePropagateStream(context, response, std::move(authorize),
-                              *deps_.flooder, deps_.log);
+  return ServePropagateStream(context, std::move(authorize), *deps_.flooder,
+                              deps_.log);
 }
 
 grpc::ServerUnaryReactor* NodeService::Sync(
     grpc::CallbackServerContext* context, const v1::SyncRequest* request,
     v1::SyncResponse* response) {
+  GrpcReaction handler(built_);  // see GrpcHandoff
   if (absl::Status allowed =
           AuthorizePeer(*context, "Sync", request->from_server());
       !allowed.ok()) {
@@ -199,45 +206,32 @@ grpc::ServerUnaryReactor* NodeService::ReportLocation(
     grpc::CallbackServerContext* context,
     const v1::ReportLocationRequest* request,
     v1::ReportLocationResponse* response) {
+  GrpcReaction handler(built_);  // see GrpcHandoff
   deps_.log->info("client IN ReportLocation {} {} {}", request->client_id(),
                   request->coordinates_text(), request->client_time_text());
-  if (absl::Status valid = CheckClientId(request->client_id()); !valid.ok()) {
-    return FinishNow(context, ToGrpc(valid));
-  }
-  absl::StatusOr<Coordinates> coordinates =
-      ParseCoordinates(request->coordinates_text());
-  if (!coordinates.ok()) {
-    return FinishNow(context, ToGrpc(coordinates.status()));
-  }
-  absl::StatusOr<v1::Instant> client_time =
-      ParseClientTime(request->client_time_text());
-  if (!client_time.ok()) {
-    return FinishNow(context, ToGrpc(client_time.status()));
-  }
-  v1::Instant received_at =
-      request->has_received_at() ? request->received_at() : WallClockNow();
-  if (absl::Status valid = CheckInstant(received_at, "received_at");
+  v1::Location* location = response->mutable_location();
+  if (absl::Status valid =
+          LocationFromReport(*request, deps_.self_name, location);
       !valid.ok()) {
     return FinishNow(context, ToGrpc(valid));
   }
-  v1::Location* location = response->mutable_location();
-  location->set_client_id(request->client_id());
-  location->set_latitude(coordinates->latitude);
-  location->set_longitude(coordinates->longitude);
-  location->set_coordinates_text(request->coordinates_text());
-  location->set_client_time_text(request->client_time_text());
-  *location->mutable_client_time() = *client_time;
-  location->set_origin_server(deps_.self_name);
-  *location->mutable_server_time() = received_at;
   return FloodThenFinish(context, *deps_.flooder, *location, "",
                          [response](v1::UpdateOutcome outcome) {
                            response->set_outcome(outcome);
                          });
 }
 
+grpc::ServerBidiReactor<v1::ReportLocationsRequest,
+                        v1::ReportLocationsResponse>*
+NodeService::ReportLocations(grpc::CallbackServerContext* context) {
+  GrpcReaction handler(built_);  // see GrpcHandoff
+  return ServeReportStream(context, deps_.self_name, *deps_.flooder, deps_.log);
+}
+
 grpc::ServerUnaryReactor* NodeService::GetLocation(
     grpc::CallbackServerContext* context, const v1::GetLocationRequest* request,
     v1::GetLocationResponse* response) {
+  GrpcReaction handler(built_);  // see GrpcHandoff
   deps_.log->info("client IN GetLocation {}", request->client_id());
   std::optional<v1::Location> location = deps_.store->Get(request->client_id());
   if (!location.has_value()) {
@@ -251,6 +245,7 @@ grpc::ServerUnaryReactor* NodeService::FindNearbyPlaces(
     grpc::CallbackServerContext* context,
     const v1::FindNearbyPlacesRequest* request,
     v1::FindNearbyPlacesResponse* response) {
+  GrpcReaction handler(built_);  // see GrpcHandoff
   deps_.log->info("client IN FindNearbyPlaces {} {} {}", request->client_id(),
                   request->radius_km(), request->max_results());
   // Written so that NaN fails too.
@@ -301,6 +296,7 @@ grpc::ServerUnaryReactor* NodeService::FindNearbyPlaces(
 grpc::ServerUnaryReactor* NodeService::GetStatus(
     grpc::CallbackServerContext* context,
     const v1::GetStatusRequest* /*request*/, v1::GetStatusResponse* response) {
+  GrpcReaction handler(built_);  // see GrpcHandoff
   const FloodCounters counters = deps_.flooder->counters();
   response->set_name(deps_.self_name);
   response->set_epoch(deps_.epoch);
@@ -317,6 +313,7 @@ grpc::ServerUnaryReactor* NodeService::GetStatus(
 
 grpc::ServerWriteReactor<v1::WatchEvent>* NodeService::Watch(
     grpc::CallbackServerContext* context, const v1::WatchRequest* request) {
+  GrpcReaction handler(built_);  // see GrpcHandoff
   deps_.log->info("operator IN Watch from {} {}", context->peer(),
                   request->ShortDebugString());
   return deps_.watch_hub->Open(context, *request);

@@ -11,6 +11,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "herd/v1/herd.grpc.pb.h"
 #include "herdnode/flooding.h"
+#include "herdnode/grpc_handoff.h"
 #include "herdnode/location_store.h"
 #include "herdnode/peer_auth.h"
 #include "herdnode/peer_link.h"
@@ -49,9 +50,9 @@ class NodeService final : public v1::HerdNode::CallbackService {
       grpc::CallbackServerContext* context,
       const v1::PropagateLocationRequest* request,
       v1::PropagateLocationResponse* response) override;
-  grpc::ServerReadReactor<v1::PropagateLocationsRequest>* PropagateLocations(
-      grpc::CallbackServerContext* context,
-      v1::PropagateLocationsResponse* response) override;
+  grpc::ServerBidiReactor<v1::PropagateLocationsRequest,
+                          v1::PropagateLocationsResponse>*
+  PropagateLocations(grpc::CallbackServerContext* context) override;
   grpc::ServerUnaryReactor* Sync(grpc::CallbackServerContext* context,
                                  const v1::SyncRequest* request,
                                  v1::SyncResponse* response) override;
@@ -59,6 +60,9 @@ class NodeService final : public v1::HerdNode::CallbackService {
       grpc::CallbackServerContext* context,
       const v1::ReportLocationRequest* request,
       v1::ReportLocationResponse* response) override;
+  grpc::ServerBidiReactor<v1::ReportLocationsRequest,
+                          v1::ReportLocationsResponse>*
+  ReportLocations(grpc::CallbackServerContext* context) override;
   grpc::ServerUnaryReactor* GetLocation(
       grpc::CallbackServerContext* context,
       const v1::GetLocationRequest* request,
@@ -74,6 +78,11 @@ class NodeService final : public v1::HerdNode::CallbackService {
       grpc::CallbackServerContext* context,
       const v1::WatchRequest* request) override;
 
+  // Call once the servers this is registered on have shut down: gRPC has
+  // then run every handler to its end, and what they did happens before
+  // what the caller does next, such as destroying what they used.
+  void ServersStopped() { built_.Acquire(); }
+
  private:
   // The link to a peer by name, or null if that server is not linked here.
   PeerLink* LinkTo(std::string_view name) const;
@@ -85,6 +94,9 @@ class NodeService final : public v1::HerdNode::CallbackService {
 
   const NodeServiceDeps deps_;
   absl::flat_hash_map<std::string, PeerLink*> links_by_name_;
+  // Released when construction is done; every handler acquires it on entry
+  // and releases it on return (see GrpcHandoff).
+  GrpcHandoff built_;
 };
 
 }  // namespace herd

@@ -1,12 +1,14 @@
 #include "herdnode/peer_link.h"
 
 #include <algorithm>
+#include <chrono>
 #include <utility>
 
 #include "fmt/format.h"
 #include "grpcpp/create_channel.h"
 #include "grpcpp/security/credentials.h"
 #include "grpcpp/support/channel_arguments.h"
+#include "herdnode/grpc_handoff.h"
 #include "herdnode/location_check.h"
 #include "herdnode/location_text.h"
 #include "herdnode/status_text.h"
@@ -16,16 +18,20 @@ namespace {
 
 std::shared_ptr<grpc::Channel> MakeChannel(const PeerLinkOptions& options) {
   grpc::ChannelArguments args;
-  // Notice a dead peer on an idle connection too; the node's server permits
-  // pings this often (see node.cc).
-  args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, 30'000);
-  args.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 10'000);
-  args.SetInt(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
-  args.SetInt(GRPC_ARG_HTTP2_MAX_PINGS_WITHOUT_DATA, 0);
-  // Reconnect quickly after a peer restart, but do not hammer a dead one.
   const auto ms = [](absl::Duration d) {
     return static_cast<int>(absl::ToInt64Milliseconds(d));
   };
+  // A peer that is frozen or cut off behind a connection that stays open
+  // never fails a read or a write: only an unanswered ping shows it, on an
+  // idle link as on a busy one. The node's server permits pings this often
+  // (kMinPeerPingInterval, see node.cc).
+  args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, ms(options.keepalive_interval));
+  args.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, ms(options.keepalive_timeout));
+  args.SetInt(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
+  args.SetInt(GRPC_ARG_HTTP2_MAX_PINGS_WITHOUT_DATA, 0);
+  args.SetInt(GRPC_ARG_HTTP2_MIN_SENT_PING_INTERVAL_WITHOUT_DATA_MS,
+              ms(options.keepalive_interval));
+  // Reconnect quickly after a peer restart, but do not hammer a dead one.
   args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS,
               ms(options.initial_backoff));
   args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, ms(options.initial_backoff));
@@ -62,28 +68,50 @@ std::string_view LinkStateName(LinkState state) {
 
 // One PropagateLocations stream. A hold keeps gRPC from finishing it while
 // the link may still write on it from outside its reactions; Close() drops
-// the hold, exactly once, when the link is done with it.
+// the hold, exactly once, when the link is done with it. A read is pending
+// from the start: the peer answers only when a stream ends, so the read
+// completing is how a broken (or ended) stream is noticed even when nothing
+// is being written.
 class PeerLink::LiveStream final
-    : public grpc::ClientWriteReactor<v1::PropagateLocationsRequest> {
+    : public grpc::ClientBidiReactor<v1::PropagateLocationsRequest,
+                                     v1::PropagateLocationsResponse> {
  public:
   LiveStream(PeerLink& link, v1::HerdNode::Stub& stub) : link_(link) {
     request_.set_from_server(link.options_.self_name);
-    stub.async()->PropagateLocations(&context_, &response_, this);
+    stub.async()->PropagateLocations(&context_, this);
     AddHold();
+    StartRead(&answer_);
+    handoff_.Release();
     StartCall();
   }
 
+  // Each of these hands the stream to gRPC (see GrpcHandoff).
   // The message being written; only touched by the writer of the moment.
   v1::PropagateLocationsRequest& request() { return request_; }
-  void Write() { StartWrite(&request_); }
-  void Cancel() { context_.TryCancel(); }
+  void Write() {
+    handoff_.Release();
+    StartWrite(&request_);
+  }
+  void Cancel() {
+    handoff_.Release();
+    context_.TryCancel();
+  }
   void Close() {
+    handoff_.Release();
     context_.TryCancel();
     RemoveHold();
   }
 
-  void OnWriteDone(bool ok) override { link_.OnWriteDone(this, ok); }
+  void OnWriteDone(bool ok) override {
+    GrpcReaction reaction(handoff_);
+    link_.OnWriteDone(this, ok);
+  }
+  void OnReadDone(bool ok) override {
+    GrpcReaction reaction(handoff_);
+    link_.OnStreamEnding(this, ok);
+  }
   void OnDone(const grpc::Status& status) override {
+    handoff_.Acquire();
     link_.OnStreamDone(this, status);
   }
 
@@ -93,9 +121,10 @@ class PeerLink::LiveStream final
 
  private:
   PeerLink& link_;
+  GrpcHandoff handoff_;
   grpc::ClientContext context_;
   v1::PropagateLocationsRequest request_;
-  v1::PropagateLocationsResponse response_;
+  v1::PropagateLocationsResponse answer_;
 };
 
 PeerLink::PeerLink(PeerLinkOptions options, Flooder& flooder,
@@ -111,7 +140,7 @@ PeerLink::PeerLink(PeerLinkOptions options, Flooder& flooder,
 PeerLink::~PeerLink() { Stop(); }
 
 void PeerLink::Start() {
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   if (started_ || stopping_) return;
   started_ = true;
   worker_ =
@@ -121,10 +150,10 @@ void PeerLink::Start() {
 void PeerLink::Stop() {
   LiveStream* to_close = nullptr;
   {
-    absl::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     if (!stopping_) {
       stopping_ = true;
-      worker_kick_ = true;
+      worker_wake_.Raise();
       pending_.Clear();
       to_close = DetachStreamLocked();
       if (sync_context_ != nullptr) sync_context_->TryCancel();
@@ -136,17 +165,15 @@ void PeerLink::Stop() {
     worker_.join();
   }
   // Reactions of closed streams still run; they use this object.
-  absl::MutexLock lock(&mu_);
-  mu_.Await(absl::Condition(
-      +[](absl::flat_hash_map<LiveStream*, std::unique_ptr<LiveStream>>*
-              streams) { return streams->empty(); },
-      &streams_));
+  MutexLock lock(&mu_);
+  mu_.Await(
+      [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return streams_.empty(); });
 }
 
 void PeerLink::Send(const v1::Location& location) {
   LiveStream* write_on = nullptr;
   {
-    absl::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     if (stopping_ || state_ == LinkState::kDown) return;
     pending_.Push(location);
     write_on = NextWriteLocked();
@@ -189,7 +216,7 @@ void PeerLink::OnWriteDone(LiveStream* stream, bool ok) {
   LiveStream* write_on = nullptr;
   LiveStream* to_close = nullptr;
   {
-    absl::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     stream->writing = false;
     if (stream->detached) {
       to_close = stream;
@@ -208,35 +235,49 @@ void PeerLink::OnWriteDone(LiveStream* stream, bool ok) {
   if (to_close != nullptr) to_close->Close();
 }
 
-void PeerLink::OnStreamDone(LiveStream* stream, const grpc::Status& status) {
-  std::unique_ptr<LiveStream> done;
+void PeerLink::OnStreamEnding(LiveStream* stream, bool answered) {
+  LiveStream* to_close = nullptr;
   {
-    absl::MutexLock lock(&mu_);
-    if (!status.ok() && status.error_code() != grpc::StatusCode::CANCELLED) {
-      log_->warn("peer {} PropagateLocations stream ended: {} {}",
-                 options_.peer_name, static_cast<int>(status.error_code()),
-                 status.error_message());
+    MutexLock lock(&mu_);
+    // A detached stream is being closed already; its OnDone says how it
+    // ended.
+    if (!stream->detached) {
+      to_close =
+          MarkDownLocked(answered ? "PropagateLocations stream ended by the "
+                                    "peer"
+                                  : "PropagateLocations stream broke");
     }
-    auto it = streams_.find(stream);
-    done = std::move(it->second);
-    streams_.erase(it);
   }
-  // Freed outside mu_: Stop() may return (and this link go) right after.
+  // Last: closing may finish the stream and free it.
+  if (to_close != nullptr) to_close->Close();
+}
+
+void PeerLink::OnStreamDone(LiveStream* stream, const grpc::Status& status) {
+  MutexLock lock(&mu_);
+  if (!status.ok() && status.error_code() != grpc::StatusCode::CANCELLED) {
+    log_->warn("peer {} PropagateLocations stream ended: {} {}",
+               options_.peer_name, static_cast<int>(status.error_code()),
+               status.error_message());
+  }
+  // Destroyed under mu_: Stop() returns (and this link and its channel go)
+  // only once the stream's teardown, which drops the stream's own reference
+  // to the channel, is over.
+  streams_.erase(stream);
 }
 
 void PeerLink::RequestCatchUp() {
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   catch_up_requested_ = true;
-  worker_kick_ = true;
+  worker_wake_.Raise();
 }
 
 void PeerLink::CountReceived(uint64_t updates) {
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   updates_received_ += updates;
 }
 
 LinkState PeerLink::state() const {
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   return state_;
 }
 
@@ -244,7 +285,7 @@ v1::PeerStatus PeerLink::Status() const {
   v1::PeerStatus status;
   status.set_name(options_.peer_name);
   status.set_grpc_address(options_.peer_address);
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   status.set_state(std::string(LinkStateName(state_)));
   status.set_updates_sent(updates_sent_);
   status.set_updates_received(updates_received_);
@@ -268,22 +309,28 @@ PeerLink::LiveStream* PeerLink::MarkDownLocked(std::string_view reason) {
   // Jitter in [backoff/2, backoff] keeps the herd's retries apart.
   next_attempt_ = absl::Now() + backoff_ * absl::Uniform(jitter_, 0.5, 1.0);
   backoff_ = std::min(backoff_ * 2, options_.max_backoff);
-  worker_kick_ = true;
+  worker_wake_.Raise();
   return DetachStreamLocked();
 }
 
 void PeerLink::WorkerLoop(const std::stop_token& stop) {
   bool first_attempt = true;
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   while (!stopping_ && !stop.stop_requested()) {
     const bool requested = catch_up_requested_;
     const bool due = state_ == LinkState::kDown && absl::Now() >= next_attempt_;
     if (!requested && !due) {
-      const absl::Duration wait = state_ == LinkState::kDown
-                                      ? next_attempt_ - absl::Now()
-                                      : absl::InfiniteDuration();
-      mu_.AwaitWithTimeout(absl::Condition(&worker_kick_), wait);
-      worker_kick_ = false;
+      // Slept on outside mu_, which every Send locks (see wake_flag.h).
+      const bool down = state_ == LinkState::kDown;
+      const absl::Duration until_due = next_attempt_ - absl::Now();
+      mu_.Unlock();
+      if (down) {
+        worker_wake_.SleepUntil(std::chrono::steady_clock::now() +
+                                absl::ToChronoNanoseconds(until_due));
+      } else {
+        worker_wake_.Sleep();
+      }
+      mu_.Lock();
       continue;
     }
     catch_up_requested_ = false;
@@ -342,7 +389,7 @@ absl::Status PeerLink::CatchUp(bool sync_back) {
     // that just restarted is usually reachable within the deadline.
     context.set_wait_for_ready(true);
     {
-      absl::MutexLock lock(&mu_);
+      MutexLock lock(&mu_);
       if (stopping_) return absl::CancelledError("link stopping");
       sync_context_ = &context;
     }
@@ -351,7 +398,7 @@ absl::Status PeerLink::CatchUp(bool sync_back) {
     v1::SyncResponse response;
     const grpc::Status status = stub_->Sync(&context, request, &response);
     {
-      absl::MutexLock lock(&mu_);
+      MutexLock lock(&mu_);
       sync_context_ = nullptr;
     }
     if (!status.ok()) {
@@ -385,7 +432,7 @@ absl::Status PeerLink::CatchUp(bool sync_back) {
     // disk before the next is pulled, which also bounds the log's queue.
     flooder_.AwaitDurable();
     {
-      absl::MutexLock lock(&mu_);
+      MutexLock lock(&mu_);
       sync_entries_received_ += static_cast<uint64_t>(response.entries_size());
     }
     if (!response.more()) return absl::OkStatus();

@@ -15,19 +15,25 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/random/random.h"
 #include "absl/status/status.h"
-#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "grpcpp/channel.h"
 #include "grpcpp/client_context.h"
 #include "herd/v1/herd.grpc.pb.h"
 #include "herdnode/flooding.h"
+#include "herdnode/mutex.h"
 #include "herdnode/tls_files.h"
 #include "herdnode/update_queue.h"
+#include "herdnode/wake_flag.h"
 #include "spdlog/logger.h"
 
 namespace herd {
 
 enum class LinkState { kDown, kSyncing, kUp };
+
+// A node's servers accept pings this often (a peer that pings more often
+// loses its connection): PeerLinkOptions::keepalive_interval must not be
+// shorter.
+inline constexpr absl::Duration kMinPeerPingInterval = absl::Seconds(1);
 
 std::string_view LinkStateName(LinkState state);
 
@@ -40,12 +46,17 @@ struct PeerLinkOptions {
   absl::Duration sync_deadline = absl::Seconds(5);
   uint32_t sync_page_entries = 1000;
   // Live updates go as batches of at most this many on one
-  // PropagateLocations stream, one message in flight at a time.
+  // PropagateLocations stream, one message being written at a time.
   size_t max_batch = 512;
   // Beyond this many waiting updates, only each client's newest is kept.
   size_t max_queued = 65536;
   absl::Duration initial_backoff = absl::Milliseconds(100);
   absl::Duration max_backoff = absl::Seconds(5);
+  // A ping goes to the peer after this long without one, and a connection
+  // whose ping is not answered within keepalive_timeout is given up (the
+  // link goes DOWN). The peer's server must permit pings this often.
+  absl::Duration keepalive_interval = absl::Seconds(2);
+  absl::Duration keepalive_timeout = absl::Seconds(3);
 };
 
 class PeerLink final : public PeerSink {
@@ -94,6 +105,9 @@ class PeerLink final : public PeerSink {
   // (outside mu_), null if its write in flight will.
   LiveStream* DetachStreamLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void OnWriteDone(LiveStream* stream, bool ok);
+  // The stream's pending read completed: the peer answered (it does so
+  // only when a stream ends) or the stream broke.
+  void OnStreamEnding(LiveStream* stream, bool answered);
   void OnStreamDone(LiveStream* stream, const grpc::Status& status);
   void SetStateLocked(LinkState state) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Returns the stream the caller must close outside mu_ (may be null).
@@ -106,12 +120,12 @@ class PeerLink final : public PeerSink {
   const std::shared_ptr<grpc::Channel> channel_;
   const std::unique_ptr<v1::HerdNode::Stub> stub_;
 
-  mutable absl::Mutex mu_;
+  mutable Mutex mu_;
   LinkState state_ ABSL_GUARDED_BY(mu_) = LinkState::kDown;
   bool started_ ABSL_GUARDED_BY(mu_) = false;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
-  // Set by anything the worker must react to; the worker clears it.
-  bool worker_kick_ ABSL_GUARDED_BY(mu_) = false;
+  // Raised by anything the worker must react to.
+  WakeFlag worker_wake_;
   bool catch_up_requested_ ABSL_GUARDED_BY(mu_) = false;
   absl::Time next_attempt_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
   absl::Duration backoff_ ABSL_GUARDED_BY(mu_);

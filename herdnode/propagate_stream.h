@@ -1,6 +1,10 @@
 // The receiving end of one PropagateLocations stream: batches of live
 // updates from one linked peer, authorized once (on the first message) and
-// flooded like PropagateLocation's, without an answer per update.
+// flooded like PropagateLocation's, without an answer per update (the one
+// response comes when the sender ends the stream). While the journal is
+// behind, the next batch is not read until the journal has caught up, so a
+// slow disk holds the updates back at the sender (coalesced per client
+// there) instead of queueing them here without bound.
 #ifndef HERD_HERDNODE_PROPAGATE_STREAM_H_
 #define HERD_HERDNODE_PROPAGATE_STREAM_H_
 
@@ -24,12 +28,13 @@ using StreamAuthorizer =
     absl::AnyInvocable<absl::StatusOr<PeerLink*>(const std::string&)>;
 
 // Starts serving a stream; the reactor owns itself until gRPC is done with
-// it. Updates are journaled by the flooder as they are accepted; the final
-// response is sent once they are all durable.
-grpc::ServerReadReactor<v1::PropagateLocationsRequest>* ServePropagateStream(
-    grpc::CallbackServerContext* context,
-    v1::PropagateLocationsResponse* response, StreamAuthorizer authorize,
-    Flooder& flooder, std::shared_ptr<spdlog::logger> log);
+// it. Updates are journaled by the flooder as they are accepted; a stream the
+// peer ends is finished OK once they are all durable.
+grpc::ServerBidiReactor<v1::PropagateLocationsRequest,
+                        v1::PropagateLocationsResponse>*
+ServePropagateStream(grpc::CallbackServerContext* context,
+                     StreamAuthorizer authorize, Flooder& flooder,
+                     std::shared_ptr<spdlog::logger> log);
 
 }  // namespace herd
 

@@ -12,8 +12,10 @@
 namespace herd {
 
 // Opens (appending) <directory>/<server_name>.log, creating the directory if
-// needed. The logger is asynchronous and blocks rather than drops when its
-// queue is full: nothing is lost.
+// needed. A line is formatted on the caller's thread into memory, and a thread
+// of the logger's own writes the file in chunks, at most a few milliseconds
+// behind. It blocks callers rather than drop lines when far behind: nothing
+// is lost.
 absl::StatusOr<std::shared_ptr<spdlog::logger>> OpenServerLog(
     const std::string& directory, const std::string& server_name);
 

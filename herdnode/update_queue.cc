@@ -7,9 +7,21 @@
 
 namespace herd {
 
+namespace {
+
+// Spare slots kept once the queue empties.
+constexpr size_t kSpareSlots = 1024;
+
+}  // namespace
+
 void UpdateQueue::Push(const v1::Location& location) {
-  if (in_order_.size() - in_order_head_ < max_in_order_) {
-    in_order_.push_back(location);
+  if (tail_ - head_ < max_in_order_) {
+    if (tail_ == slots_.size()) {
+      slots_.push_back(location);
+    } else {
+      slots_[tail_] = location;
+    }
+    ++tail_;
     return;
   }
   auto [it, inserted] = coalesced_.try_emplace(location.client_id(), location);
@@ -25,13 +37,14 @@ size_t UpdateQueue::TakeBatch(
   // the batch has been this large before.
   batch->Clear();
   size_t taken = 0;
-  while (taken < max_batch && in_order_head_ < in_order_.size()) {
-    batch->Add()->Swap(&in_order_[in_order_head_++]);
+  while (taken < max_batch && head_ < tail_) {
+    batch->Add()->Swap(&slots_[head_++]);
     ++taken;
   }
-  if (in_order_head_ == in_order_.size()) {
-    in_order_.clear();  // keeps capacity
-    in_order_head_ = 0;
+  if (head_ == tail_) {
+    head_ = 0;
+    tail_ = 0;
+    TrimSpareSlots();
   }
   while (taken < max_batch && !coalesced_.empty()) {
     auto it = coalesced_.begin();
@@ -43,9 +56,17 @@ size_t UpdateQueue::TakeBatch(
 }
 
 void UpdateQueue::Clear() {
-  in_order_.clear();
-  in_order_head_ = 0;
+  head_ = 0;
+  tail_ = 0;
+  TrimSpareSlots();
   coalesced_.clear();
+}
+
+void UpdateQueue::TrimSpareSlots() {
+  if (slots_.size() > kSpareSlots) {
+    slots_.resize(kSpareSlots);
+    slots_.shrink_to_fit();
+  }
 }
 
 }  // namespace herd

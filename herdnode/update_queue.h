@@ -26,13 +26,22 @@ class UpdateQueue {
   size_t TakeBatch(size_t max_batch,
                    google::protobuf::RepeatedPtrField<v1::Location>* batch);
   void Clear();
-  bool empty() const { return in_order_.empty() && coalesced_.empty(); }
-  size_t size() const { return in_order_.size() + coalesced_.size(); }
+  bool empty() const { return head_ == tail_ && coalesced_.empty(); }
+  size_t size() const { return tail_ - head_ + coalesced_.size(); }
 
  private:
+  // Drops spare slots beyond a few batches' worth once the queue is empty,
+  // so a burst does not keep its memory for good.
+  void TrimSpareSlots();
+
   const size_t max_in_order_;
-  std::vector<v1::Location> in_order_;
-  size_t in_order_head_ = 0;  // in_order_[0, head) were taken already
+  // slots_[head_, tail_) wait, oldest first. The other slots are spare: a
+  // taken update's slot gets the batch's old message in exchange, and the
+  // next Push copies into it, reusing its string buffers, so a long-lived
+  // link mostly stops allocating per update.
+  std::vector<v1::Location> slots_;
+  size_t head_ = 0;
+  size_t tail_ = 0;
   absl::flat_hash_map<std::string, v1::Location> coalesced_;
 };
 

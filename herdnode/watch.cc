@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "herdnode/grpc_handoff.h"
 #include "herdnode/places/great_circle.h"
 #include "herdnode/status_text.h"
 
@@ -70,38 +71,41 @@ class WatchHub::Watcher final
     : public grpc::ServerWriteReactor<v1::WatchEvent> {
  public:
   Watcher(WatchHub& hub, v1::WatchRequest request)
-      : hub_(hub), request_(std::move(request)), queue_(hub.max_queued_) {}
+      : hub_(hub), request_(std::move(request)), queue_(hub.max_queued_) {
+    handoff_.Release();  // gRPC may call OnCancel before any write
+  }
 
   void Offer(const v1::Location& location) {
     if (!WatchMatches(request_, location)) return;
     bool write = false;
     {
-      absl::MutexLock lock(&mu_);
+      MutexLock lock(&mu_);
       if (finishing_) return;
       if (queue_.Push(location) != 0) hub_.metrics_->OnWatchEventsDropped(1);
       write = TakeNextLocked();
     }
-    if (write) StartWrite(&current_);
+    if (write) Write();
   }
 
   // Ends the stream with status once the write in flight (if any) is done.
   void End(grpc::Status status) {
     bool finish = false;
     {
-      absl::MutexLock lock(&mu_);
+      MutexLock lock(&mu_);
       if (finishing_) return;
       end_status_ = std::move(status);
       finishing_ = true;
       finish = ClaimFinishLocked();  // else OnWriteDone finishes
     }
-    if (finish) Finish(end_status_);
+    if (finish) FinishNow();
   }
 
   void OnWriteDone(bool ok) override {
+    GrpcReaction reaction(handoff_);
     bool write = false;
     bool finish = false;
     {
-      absl::MutexLock lock(&mu_);
+      MutexLock lock(&mu_);
       writing_ = false;
       if (!ok && !finishing_) {
         // The stream broke (the watcher went away): nothing more to send.
@@ -112,18 +116,37 @@ class WatchHub::Watcher final
       if (!finishing_) write = TakeNextLocked();
       finish = ClaimFinishLocked();
     }
-    if (write) StartWrite(&current_);
-    if (finish) Finish(end_status_);
+    if (write) Write();
+    if (finish) FinishNow();
   }
 
   void OnCancel() override {
+    GrpcReaction reaction(handoff_);
     End(grpc::Status(grpc::StatusCode::CANCELLED, "watcher cancelled"));
   }
 
+  // Last in Open: until gRPC binds the reactor (once Open returns it),
+  // StartWrite and Finish only record what they want in the reactor.
+  void HandToGrpc() { handoff_.Release(); }
+
   // gRPC is done with this reactor: the hub drops (destroys) it.
-  void OnDone() override { hub_.Remove(this); }
+  void OnDone() override {
+    handoff_.Acquire();
+    hub_.Remove(this);
+  }
 
  private:
+  // Every operation handed to gRPC goes through these (see GrpcHandoff).
+  void Write() {
+    handoff_.Release();
+    StartWrite(&current_);
+  }
+  void FinishNow() {
+    grpc::Status status = end_status_;  // read before the hand-off
+    handoff_.Release();
+    Finish(std::move(status));
+  }
+
   // True exactly once: when the stream is to end and no write is in
   // flight. The caller then calls Finish.
   bool ClaimFinishLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
@@ -144,7 +167,8 @@ class WatchHub::Watcher final
 
   WatchHub& hub_;
   const v1::WatchRequest request_;
-  absl::Mutex mu_;
+  GrpcHandoff handoff_;
+  Mutex mu_;
   WatchQueue queue_ ABSL_GUARDED_BY(mu_);
   bool writing_ ABSL_GUARDED_BY(mu_) = false;
   bool finishing_ ABSL_GUARDED_BY(mu_) = false;
@@ -161,7 +185,7 @@ WatchHub::WatchHub(std::shared_ptr<NodeMetrics> metrics, size_t max_queued)
 WatchHub::~WatchHub() = default;
 
 void WatchHub::Send(const v1::Location& location) {
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   for (const auto& [watcher, owned] : watchers_) watcher->Offer(location);
 }
 
@@ -171,7 +195,7 @@ grpc::ServerWriteReactor<v1::WatchEvent>* WatchHub::Open(
   Watcher* watcher = owned.get();
   bool stopped = false;
   {
-    absl::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     stopped = stopped_;
     watchers_.emplace(watcher, std::move(owned));
   }
@@ -183,11 +207,12 @@ grpc::ServerWriteReactor<v1::WatchEvent>* WatchHub::Open(
     watcher->End(
         grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, StatusMessage(valid)));
   }
+  watcher->HandToGrpc();
   return watcher;
 }
 
 void WatchHub::Stop() {
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   stopped_ = true;
   for (const auto& [watcher, owned] : watchers_) {
     watcher->End(grpc::Status::OK);
@@ -195,14 +220,14 @@ void WatchHub::Stop() {
 }
 
 size_t WatchHub::watchers() const {
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   return watchers_.size();
 }
 
 void WatchHub::Remove(Watcher* watcher) {
   std::unique_ptr<Watcher> done;
   {
-    absl::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     auto it = watchers_.find(watcher);
     if (it == watchers_.end()) return;
     done = std::move(it->second);

@@ -18,11 +18,11 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
-#include "absl/synchronization/mutex.h"
 #include "grpcpp/support/server_callback.h"
 #include "herd/v1/herd.pb.h"
 #include "herdnode/flooding.h"
 #include "herdnode/metrics.h"
+#include "herdnode/mutex.h"
 
 namespace herd {
 
@@ -81,7 +81,7 @@ class WatchHub final : public PeerSink {
 
   const std::shared_ptr<NodeMetrics> metrics_;
   const size_t max_queued_;
-  mutable absl::Mutex mu_;
+  mutable Mutex mu_;
   bool stopped_ ABSL_GUARDED_BY(mu_) = false;
   absl::flat_hash_map<Watcher*, std::unique_ptr<Watcher>> watchers_
       ABSL_GUARDED_BY(mu_);

@@ -15,8 +15,12 @@ HERD_DEBIAN_PACKAGES=(
   # end-to-end tests: real clients (nc), Python gRPC stubs, pytest, and the
   # health/reflection protos
   netcat-openbsd python3-grpcio python3-grpc-tools python3-pytest grpc-proto
+  # the partition test: network namespaces, veth pairs, a bridge (ip)
+  iproute2
   # metrics tests: promtool and a real Prometheus scraping the herd
   prometheus
+  # status page test: the headless browser playwright-core drives
+  chromium
   # the fuzz targets (clang with libFuzzer's runtime)
   clang libclang-rt-14-dev
   # deployment tests: Kubernetes API types, YAML

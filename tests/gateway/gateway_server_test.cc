@@ -2,9 +2,13 @@
 // talked to over real TCP sockets on 127.0.0.x.
 #include "gateway/gateway_server.h"
 
+#include <algorithm>
 #include <chrono>
+#include <deque>
+#include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -18,6 +22,7 @@
 #include "grpcpp/server_builder.h"
 #include "gtest/gtest.h"
 #include "herd/v1/herd.grpc.pb.h"
+#include "herdnode/grpc_handoff.h"
 #include "herdnode/location_text.h"
 #include "spdlog/logger.h"
 #include "spdlog/sinks/ringbuffer_sink.h"
@@ -34,43 +39,40 @@ constexpr char kKiwiCoordinates[] = "+34.068930-118.445127";
 constexpr char kKiwiTime[] = "1621464827.959498503";
 
 // A test double of the node: records what the gateway asks and answers with
-// locations made from the request. Clients whose id contains "slow" are
-// answered late (from another thread), so replies complete out of order.
+// locations made from the request. On the ReportLocations stream, what a
+// client id contains decides what happens to its report and its message:
+// "slow": the message is answered late (from another thread), so messages
+// are answered out of order; "refuse": that report alone is refused;
+// "break": the stream ends at once (UNAVAILABLE), the message unanswered;
+// "stuck": the message is never answered. WHATSATs for "slow" clients are
+// answered late too.
 class FakeNode final : public v1::HerdNode::CallbackService {
  public:
   ~FakeNode() override { JoinLateAnswers(); }
 
-  grpc::ServerUnaryReactor* ReportLocation(
-      grpc::CallbackServerContext* context,
-      const v1::ReportLocationRequest* request,
-      v1::ReportLocationResponse* response) override {
-    grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  // Around the server's life: what the test did before it started happens
+  // before the handlers, and what they did before what the test does once
+  // it has shut down (see GrpcHandoff).
+  void Serving() { handoff_.Release(); }
+  void ServerStopped() { handoff_.Acquire(); }
+
+  grpc::ServerBidiReactor<v1::ReportLocationsRequest,
+                          v1::ReportLocationsResponse>*
+  ReportLocations(grpc::CallbackServerContext* /*context*/) override {
+    GrpcReaction handler(handoff_);
     {
       std::lock_guard lock(mutex_);
-      reports_.push_back(*request);
+      ++streams_opened_;
     }
-    const auto client_time = ParseClientTime(request->client_time_text());
-    if (!client_time.ok()) {
-      reactor->Finish(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
-                                   client_time.status().ToString()));
-      return reactor;
-    }
-    v1::Location& location = *response->mutable_location();
-    location.set_client_id(request->client_id());
-    location.set_coordinates_text(request->coordinates_text());
-    location.set_client_time_text(request->client_time_text());
-    *location.mutable_client_time() = *client_time;
-    location.set_origin_server("Hamilton");
-    *location.mutable_server_time() = request->received_at();
-    response->set_outcome(v1::UPDATE_OUTCOME_ACCEPTED);
-    Finish(reactor, request->client_id());
-    return reactor;
+    // Owns itself until OnDone.
+    return std::make_unique<ReportStream>(*this).release();
   }
 
   grpc::ServerUnaryReactor* FindNearbyPlaces(
       grpc::CallbackServerContext* context,
       const v1::FindNearbyPlacesRequest* request,
       v1::FindNearbyPlacesResponse* response) override {
+    GrpcReaction handler(handoff_);
     grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
     if (request->client_id() == "unknown") {
       reactor->Finish(grpc::Status(grpc::StatusCode::NOT_FOUND, "no such"));
@@ -88,6 +90,7 @@ class FakeNode final : public v1::HerdNode::CallbackService {
       grpc::CallbackServerContext* context,
       const v1::PropagateLocationRequest* request,
       v1::PropagateLocationResponse* response) override {
+    GrpcReaction handler(handoff_);
     {
       std::lock_guard lock(mutex_);
       propagations_.push_back(*request);
@@ -123,11 +126,23 @@ class FakeNode final : public v1::HerdNode::CallbackService {
     return place;
   }
 
-  void set_place_name_padding(size_t bytes) { place_name_padding_ = bytes; }
+  void set_place_name_padding(size_t bytes) {
+    place_name_padding_ = bytes;
+    handoff_.Release();  // read by handlers of calls made after this
+  }
 
   std::vector<v1::ReportLocationRequest> reports() {
     std::lock_guard lock(mutex_);
     return reports_;
+  }
+  int streams_opened() {
+    std::lock_guard lock(mutex_);
+    return streams_opened_;
+  }
+  // Largest number of reports seen in one stream message.
+  int largest_message() {
+    std::lock_guard lock(mutex_);
+    return largest_message_;
   }
   std::vector<v1::PropagateLocationRequest> propagations() {
     std::lock_guard lock(mutex_);
@@ -135,32 +150,186 @@ class FakeNode final : public v1::HerdNode::CallbackService {
   }
 
   void JoinLateAnswers() {
-    std::vector<std::jthread> late;
-    {
-      std::lock_guard lock(mutex_);
-      late.swap(late_answers_);
+    for (;;) {
+      std::vector<std::jthread> late;
+      {
+        std::lock_guard lock(mutex_);
+        if (late_answers_.empty()) return;
+        late.swap(late_answers_);
+      }
+      late.clear();  // joins
     }
-    late.clear();  // joins
   }
 
  private:
+  // The server end of one ReportLocations stream (see the class comment).
+  class ReportStream final
+      : public grpc::ServerBidiReactor<v1::ReportLocationsRequest,
+                                       v1::ReportLocationsResponse> {
+   public:
+    explicit ReportStream(FakeNode& node) : node_(node) {
+      handoff_.Release();
+      StartRead(&request_);
+    }
+
+    void OnReadDone(bool ok) override {
+      GrpcReaction reaction(handoff_);
+      if (!ok) {
+        {
+          std::lock_guard lock(mutex_);
+          reads_done_ = true;
+        }
+        Pump();
+        return;
+      }
+      v1::ReportLocationsResponse response;
+      bool slow = false;
+      bool stuck = false;
+      bool broken = false;
+      {
+        std::lock_guard lock(node_.mutex_);
+        node_.largest_message_ =
+            std::max(node_.largest_message_, request_.reports_size());
+      }
+      for (const v1::LocationReport& report : request_.reports()) {
+        const std::string& id = report.report().client_id();
+        node_.Record(report.report());
+        slow = slow || id.find("slow") != std::string::npos;
+        stuck = stuck || id.find("stuck") != std::string::npos;
+        broken = broken || id.find("break") != std::string::npos;
+        v1::LocationReportResult* result = response.add_results();
+        result->set_request_id(report.request_id());
+        if (id.find("refuse") != std::string::npos) {
+          result->set_code(grpc::StatusCode::INVALID_ARGUMENT);
+          result->set_error_message("refused by the fake node");
+          continue;
+        }
+        *result->mutable_response() = Answer(report.report());
+      }
+      {
+        std::lock_guard lock(mutex_);
+        if (broken) {
+          breaking_ = true;
+        } else if (!stuck && slow) {
+          ++late_;
+          node_.AnswerLate([this, response = std::move(response)]() mutable {
+            {
+              std::lock_guard late_lock(mutex_);
+              --late_;
+              if (!breaking_) queue_.push_back(std::move(response));
+            }
+            Pump();
+          });
+        } else if (!stuck) {
+          queue_.push_back(std::move(response));
+        }
+      }
+      if (!broken) {
+        handoff_.Release();
+        StartRead(&request_);
+      }
+      Pump();
+    }
+
+    void OnWriteDone(bool /*ok*/) override {
+      GrpcReaction reaction(handoff_);
+      {
+        std::lock_guard lock(mutex_);
+        writing_ = false;
+        queue_.pop_front();
+      }
+      Pump();
+    }
+
+    void OnDone() override {
+      handoff_.Acquire();
+      std::unique_ptr<ReportStream> self(this);
+    }
+
+   private:
+    static v1::ReportLocationResponse Answer(
+        const v1::ReportLocationRequest& request) {
+      v1::ReportLocationResponse response;
+      v1::Location& location = *response.mutable_location();
+      location.set_client_id(request.client_id());
+      location.set_coordinates_text(request.coordinates_text());
+      location.set_client_time_text(request.client_time_text());
+      *location.mutable_client_time() =
+          ParseClientTime(request.client_time_text()).value();
+      location.set_origin_server("Hamilton");
+      *location.mutable_server_time() = request.received_at();
+      response.set_outcome(v1::UPDATE_OUTCOME_ACCEPTED);
+      return response;
+    }
+
+    // Writes the next queued answer, or finishes once nothing is being
+    // written or answered late and either the gateway is done or a "break"
+    // asked for it. gRPC may run reactions inline, so it acts unlocked.
+    void Pump() {
+      const v1::ReportLocationsResponse* to_write = nullptr;
+      std::optional<grpc::Status> finish;
+      {
+        std::lock_guard lock(mutex_);
+        if (finished_ || writing_) return;
+        if (!queue_.empty() && !breaking_) {
+          writing_ = true;
+          to_write = &queue_.front();
+        } else if (late_ == 0 && breaking_) {
+          finish = grpc::Status(grpc::StatusCode::UNAVAILABLE, "fake break");
+        } else if (late_ == 0 && reads_done_ && queue_.empty()) {
+          finish = grpc::Status::OK;
+        }
+        finished_ = finish.has_value();
+      }
+      if (to_write != nullptr || finish.has_value()) handoff_.Release();
+      if (to_write != nullptr) StartWrite(to_write);
+      if (finish.has_value()) Finish(*finish);
+    }
+
+    FakeNode& node_;
+    GrpcHandoff handoff_;
+    v1::ReportLocationsRequest request_;
+    std::mutex mutex_;
+    std::deque<v1::ReportLocationsResponse> queue_;
+    bool writing_ = false;
+    bool reads_done_ = false;
+    bool breaking_ = false;
+    bool finished_ = false;
+    int late_ = 0;
+  };
+
+  void Record(const v1::ReportLocationRequest& request) {
+    std::lock_guard lock(mutex_);
+    reports_.push_back(request);
+  }
+
+  void AnswerLate(std::function<void()> answer) {
+    std::lock_guard lock(mutex_);
+    late_answers_.emplace_back([answer = std::move(answer)] {
+      std::this_thread::sleep_for(std::chrono::milliseconds(30));
+      answer();
+    });
+  }
+
   void Finish(grpc::ServerUnaryReactor* reactor, const std::string& client) {
     if (client.find("slow") == std::string::npos) {
       reactor->Finish(grpc::Status::OK);
       return;
     }
-    std::lock_guard lock(mutex_);
-    late_answers_.emplace_back([reactor] {
-      std::this_thread::sleep_for(std::chrono::milliseconds(30));
+    AnswerLate([this, reactor] {
+      handoff_.Release();
       reactor->Finish(grpc::Status::OK);
     });
   }
 
   std::mutex mutex_;
+  int streams_opened_ = 0;
+  int largest_message_ = 0;
   std::vector<v1::ReportLocationRequest> reports_;
   std::vector<v1::PropagateLocationRequest> propagations_;
   std::vector<std::jthread> late_answers_;
   size_t place_name_padding_ = 0;
+  GrpcHandoff handoff_;
 };
 
 class GatewayServerTest : public ::testing::Test {
@@ -171,6 +340,7 @@ class GatewayServerTest : public ::testing::Test {
     builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(),
                              &grpc_port);
     builder.RegisterService(&node_);
+    node_.Serving();
     grpc_server_ = builder.BuildAndStart();
     ASSERT_NE(grpc_server_, nullptr);
     log_sink_ = std::make_shared<spdlog::sinks::ringbuffer_sink_mt>(200000);
@@ -181,6 +351,7 @@ class GatewayServerTest : public ::testing::Test {
     if (gateway_) gateway_->Stop();
     node_.JoinLateAnswers();
     grpc_server_->Shutdown();
+    node_.ServerStopped();
   }
 
   // Starts the gateway on 127.0.0.1, port 0.
@@ -523,6 +694,115 @@ TEST_F(GatewayServerTest, HalfClosedClientStillGetsItsReplies) {
   EXPECT_THAT(*first, HasSubstr(" slow.first "));
   EXPECT_THAT(*second, HasSubstr(" slow.last "));
   EXPECT_TRUE(client->WaitForClose());
+}
+
+TEST_F(GatewayServerTest, IamatsOfEveryConnectionShareOneStream) {
+  StartGateway();
+  constexpr int kConnections = 8;
+  constexpr int kLines = 20;
+  std::vector<std::unique_ptr<TestClient>> clients;
+  for (int c = 0; c < kConnections; ++c) {
+    clients.push_back(Connect());
+    ASSERT_NE(clients.back(), nullptr);
+    std::string lines;
+    for (int i = 0; i < kLines; ++i) {
+      // Some messages are answered late: results come back out of order
+      // and must still reach the right connection, in its order.
+      lines +=
+          IamatLine(fmt::format("{}c{}.{}", i % 3 == 0 ? "slow" : "", c, i));
+    }
+    ASSERT_TRUE(clients.back()->Send(lines));
+  }
+  for (int c = 0; c < kConnections; ++c) {
+    for (int i = 0; i < kLines; ++i) {
+      const auto reply = clients[c]->ReadLine();
+      ASSERT_TRUE(reply.has_value()) << "connection " << c << " reply " << i;
+      EXPECT_THAT(*reply, StartsWith("AT Hamilton "));
+      EXPECT_THAT(*reply, HasSubstr(fmt::format("c{}.{} ", c, i)));
+    }
+  }
+  EXPECT_EQ(node_.reports().size(), size_t{kConnections} * kLines);
+  EXPECT_EQ(node_.streams_opened(), 1);
+}
+
+TEST_F(GatewayServerTest, RefusedReportGetsQuestionMarkAndOnlyIt) {
+  StartGateway();
+  auto client = Connect();
+  ASSERT_NE(client, nullptr);
+  std::vector<std::string> lines;
+  std::string sent;
+  for (int i = 0; i < 10; ++i) {
+    lines.push_back(
+        IamatLine(fmt::format("{}{}", i == 4 ? "refuse" : "ok", i)));
+    sent += lines.back();
+  }
+  ASSERT_TRUE(client->Send(sent));
+  for (int i = 0; i < 10; ++i) {
+    const auto reply = client->ReadLine();
+    ASSERT_TRUE(reply.has_value()) << "reply " << i;
+    if (i == 4) {
+      EXPECT_EQ(*reply, "? " + lines[i]);
+    } else {
+      EXPECT_THAT(*reply, StartsWith("AT Hamilton "));
+      EXPECT_THAT(*reply, HasSubstr(fmt::format(" ok{} ", i)));
+    }
+  }
+  EXPECT_TRUE(WaitForLog("refused by the fake node"));
+  EXPECT_EQ(node_.streams_opened(), 1);  // a refusal does not end the stream
+}
+
+// Polls (bounded) until the node has been sent a report for client_id.
+bool WaitForReport(FakeNode& node, const std::string& client_id) {
+  const auto deadline =
+      std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (std::chrono::steady_clock::now() < deadline) {
+    for (const auto& report : node.reports()) {
+      if (report.client_id() == client_id) return true;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return false;
+}
+
+TEST_F(GatewayServerTest, BrokenStreamAnswersEveryWaitingReport) {
+  StartGateway();
+  auto waiting = Connect();
+  auto breaker = Connect();
+  ASSERT_NE(waiting, nullptr);
+  ASSERT_NE(breaker, nullptr);
+  // Written on the stream, never answered by the node...
+  const std::string stuck = IamatLine("stuck.waiting");
+  ASSERT_TRUE(waiting->Send(stuck));
+  ASSERT_TRUE(WaitForReport(node_, "stuck.waiting"));
+  // ... until another connection's report breaks the stream mid-message.
+  const std::string broken = IamatLine("break.it");
+  const std::string late = IamatLine("slow.after");
+  ASSERT_TRUE(breaker->Send(broken + late));
+  EXPECT_EQ(waiting->ReadLine(), "? " + stuck);
+  EXPECT_EQ(breaker->ReadLine(), "? " + broken);
+  // The report after the break went on the broken stream or a new one:
+  // either way it is answered, never left hanging.
+  const auto after = breaker->ReadLine();
+  ASSERT_TRUE(after.has_value());
+  EXPECT_THAT(*after, ::testing::AnyOf(StartsWith("AT Hamilton "),
+                                       ::testing::Eq("? " + late)));
+  // A new stream serves everyone again.
+  ExpectIamatWorks(*waiting, "then.fine");
+  ExpectIamatWorks(*breaker, "then.fine.too");
+  EXPECT_GE(node_.streams_opened(), 2);
+  EXPECT_TRUE(WaitForLog("ReportLocation failed: code 14"));
+}
+
+TEST_F(GatewayServerTest, StuckNodeGetsQuestionMarkAfterTheDeadline) {
+  StartGateway();
+  auto client = Connect();
+  ASSERT_NE(client, nullptr);
+  const std::string stuck = IamatLine("stuck.forever");
+  ASSERT_TRUE(client->Send(stuck));
+  // kNodeCallDeadline (5 s), checked every half second.
+  EXPECT_EQ(client->ReadLine(std::chrono::seconds(20)), "? " + stuck);
+  EXPECT_TRUE(WaitForLog("did not answer in time"));
+  ExpectIamatWorks(*client, "then.fine");
 }
 
 // These tests never reach the node; the channel connects lazily.

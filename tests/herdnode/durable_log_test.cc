@@ -7,16 +7,17 @@
 #include <fstream>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
 
-#include "absl/synchronization/notification.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "herdnode/durable_files.h"
 #include "herdnode/flooding.h"
 #include "herdnode/location_store.h"
+#include "herdnode/mutex.h"
 #include "herdnode/posix_file.h"
 #include "herdnode/record_format.h"
 #include "test_location.h"
@@ -67,15 +68,16 @@ struct OpenedNode {
   // Floods and waits until the outcome may be acknowledged.
   std::pair<v1::UpdateOutcome, absl::Status> Report(
       const v1::Location& location) {
-    absl::Notification done;
-    std::pair<v1::UpdateOutcome, absl::Status> result;
+    Mutex mu;
+    std::optional<std::pair<v1::UpdateOutcome, absl::Status>> result;
     flooder.Flood(location, "",
                   [&](v1::UpdateOutcome outcome, absl::Status status) {
-                    result = {outcome, std::move(status)};
-                    done.Notify();
+                    MutexLock lock(&mu);
+                    result.emplace(outcome, std::move(status));
                   });
-    done.WaitForNotification();
-    return result;
+    MutexLock lock(&mu);
+    mu.Await([&] { return result.has_value(); });
+    return *std::move(result);
   }
 
   std::string TimeOf(const std::string& client) const {

@@ -7,8 +7,8 @@
 #include <unistd.h>
 
 #include <cmath>
-#include <future>
 #include <limits>
+#include <optional>
 #include <thread>
 
 #include "gmock/gmock.h"
@@ -16,6 +16,8 @@
 #include "grpcpp/generic/generic_stub.h"
 #include "grpcpp/security/credentials.h"
 #include "gtest/gtest.h"
+#include "herdnode/grpc_handoff.h"
+#include "herdnode/mutex.h"
 #include "herdnode/status_text.h"
 #include "test_herd.h"
 #include "test_location.h"
@@ -225,19 +227,25 @@ TEST_F(SingleNodeTest, PeersMustBeLinked) {
   EXPECT_EQ(outcome, v1::UPDATE_OUTCOME_STALE);
 }
 
-// Sends batches on one PropagateLocations stream and returns how it ended.
+// Sends batches on one PropagateLocations stream and returns how it ended
+// and (*response) the node's answer.
 grpc::Status PropagateStream(
     v1::HerdNode::Stub& stub,
     const std::vector<v1::PropagateLocationsRequest>& batches,
     v1::PropagateLocationsResponse* response) {
   auto context = Context();
-  std::unique_ptr<grpc::ClientWriter<v1::PropagateLocationsRequest>> writer =
-      stub.PropagateLocations(context.get(), response);
+  std::unique_ptr<grpc::ClientReaderWriter<v1::PropagateLocationsRequest,
+                                           v1::PropagateLocationsResponse>>
+      stream = stub.PropagateLocations(context.get());
   for (const v1::PropagateLocationsRequest& batch : batches) {
-    if (!writer->Write(batch)) break;  // refused: Finish says why
+    if (!stream->Write(batch)) break;  // refused: Finish says why
   }
-  writer->WritesDone();
-  return writer->Finish();
+  stream->WritesDone();
+  // The node answers once, after this side is done writing (or not at all
+  // if it refused the stream).
+  response->Clear();
+  stream->Read(response);
+  return stream->Finish();
 }
 
 v1::PropagateLocationsRequest Batch(
@@ -362,6 +370,135 @@ TEST_F(SingleNodeTest, ReportLocationRejectsBadFields) {
         << c.client << " " << c.coordinates << " " << c.time;
     EXPECT_THAT(status.error_message(), HasSubstr(c.complaint));
   }
+}
+
+v1::LocationReport Entry(uint64_t id, const std::string& client,
+                         const std::string& coordinates,
+                         const std::string& time) {
+  v1::LocationReport entry;
+  entry.set_request_id(id);
+  entry.mutable_report()->set_client_id(client);
+  entry.mutable_report()->set_coordinates_text(coordinates);
+  entry.mutable_report()->set_client_time_text(time);
+  entry.mutable_report()->mutable_received_at()->set_seconds(1621464828);
+  entry.mutable_report()->mutable_received_at()->set_nanos(223371889);
+  return entry;
+}
+
+v1::ReportLocationsRequest Reports(
+    const std::vector<v1::LocationReport>& entries) {
+  v1::ReportLocationsRequest request;
+  for (const v1::LocationReport& entry : entries) {
+    *request.add_reports() = entry;
+  }
+  return request;
+}
+
+using ReportStream = grpc::ClientReaderWriter<v1::ReportLocationsRequest,
+                                              v1::ReportLocationsResponse>;
+
+TEST_F(SingleNodeTest, ReportLocationsAnswersEveryReportInOrder) {
+  auto context = Context();
+  std::unique_ptr<ReportStream> stream = stub_->ReportLocations(context.get());
+  ASSERT_TRUE(stream->Write(Reports({
+      Entry(10, kKiwi, kCoordinates, "1621464827.959498503"),
+      Entry(11, "lime", "+1-1", "7"),
+      // Same message, same client: taken in order, so a duplicate.
+      Entry(12, kKiwi, kCoordinates, "1621464827.959498503"),
+  })));
+  ASSERT_TRUE(stream->Write(Reports({
+      Entry(13, kKiwi, kCoordinates, "1621464827"),
+      Entry(14, kKiwi, "34.0-118.0", "1"),
+      Entry(15, "a b", kCoordinates, "1"),
+      Entry(16, "lime", "+2-2", "8"),
+  })));
+
+  v1::ReportLocationsResponse first;
+  ASSERT_TRUE(stream->Read(&first));
+  ASSERT_EQ(first.results_size(), 3);
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_EQ(first.results(i).request_id(), 10u + i);
+    EXPECT_EQ(first.results(i).code(), 0) << first.results(i).error_message();
+  }
+  EXPECT_EQ(first.results(0).response().outcome(), v1::UPDATE_OUTCOME_ACCEPTED);
+  EXPECT_EQ(first.results(1).response().outcome(), v1::UPDATE_OUTCOME_ACCEPTED);
+  EXPECT_EQ(first.results(2).response().outcome(),
+            v1::UPDATE_OUTCOME_DUPLICATE);
+  // Exactly what the unary call makes of the same report.
+  v1::ReportLocationRequest same =
+      Entry(0, "kiwi.again", kCoordinates, "1621464827.959498503").report();
+  v1::ReportLocationResponse unary;
+  ASSERT_TRUE(stub_->ReportLocation(Context().get(), same, &unary).ok());
+  v1::Location streamed = first.results(0).response().location();
+  streamed.set_client_id("kiwi.again");
+  EXPECT_EQ(streamed.SerializeAsString(), unary.location().SerializeAsString())
+      << streamed.ShortDebugString() << " vs "
+      << unary.location().ShortDebugString();
+  EXPECT_EQ(
+      FormatTimeDifference(streamed.server_time(), streamed.client_time()),
+      "+0.263873386");
+
+  v1::ReportLocationsResponse second;
+  ASSERT_TRUE(stream->Read(&second));
+  ASSERT_EQ(second.results_size(), 4);
+  for (int i = 0; i < 4; ++i) {
+    EXPECT_EQ(second.results(i).request_id(), 13u + i);
+  }
+  EXPECT_EQ(second.results(0).response().outcome(), v1::UPDATE_OUTCOME_STALE);
+  // A refused report is answered with why; its neighbours are not affected.
+  EXPECT_EQ(second.results(1).code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(second.results(1).error_message(), HasSubstr("coordinates"));
+  EXPECT_FALSE(second.results(1).has_response());
+  EXPECT_EQ(second.results(2).code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(second.results(2).error_message(), HasSubstr("whitespace"));
+  EXPECT_EQ(second.results(3).code(), 0);
+  EXPECT_EQ(second.results(3).response().outcome(),
+            v1::UPDATE_OUTCOME_ACCEPTED);
+
+  ASSERT_TRUE(stream->WritesDone());
+  v1::ReportLocationsResponse extra;
+  EXPECT_FALSE(stream->Read(&extra));
+  const grpc::Status status = stream->Finish();
+  EXPECT_TRUE(status.ok()) << status.error_message();
+  EXPECT_TRUE(herd_.WaitForLocation("A", kKiwi, "1621464827.959498503"));
+  EXPECT_TRUE(herd_.WaitForLocation("A", "lime", "8"));
+}
+
+TEST_F(SingleNodeTest, ReportLocationsCancelledMidwayKeepsWhatItAnswered) {
+  constexpr int kClients = 50;
+  {
+    auto context = Context();
+    std::unique_ptr<ReportStream> stream =
+        stub_->ReportLocations(context.get());
+    std::vector<v1::LocationReport> entries;
+    entries.reserve(kClients);
+    for (int i = 0; i < kClients; ++i) {
+      entries.push_back(
+          Entry(i, "acked" + std::to_string(i), kCoordinates, "100"));
+    }
+    ASSERT_TRUE(stream->Write(Reports(entries)));
+    v1::ReportLocationsResponse answered;
+    ASSERT_TRUE(stream->Read(&answered));
+    ASSERT_EQ(answered.results_size(), kClients);
+    // The next message may or may not get in before the stream is gone.
+    stream->Write(Reports({Entry(kClients, "maybe", kCoordinates, "100")}));
+    context->TryCancel();
+    EXPECT_EQ(stream->Finish().error_code(), grpc::StatusCode::CANCELLED);
+  }
+  // Everything acknowledged is there, and the node takes new streams.
+  for (int i = 0; i < kClients; ++i) {
+    EXPECT_TRUE(herd_.WaitForLocation("A", "acked" + std::to_string(i), "100"));
+  }
+  auto context = Context();
+  std::unique_ptr<ReportStream> stream = stub_->ReportLocations(context.get());
+  ASSERT_TRUE(stream->Write(Reports({Entry(1, "fresh", kCoordinates, "1")})));
+  v1::ReportLocationsResponse response;
+  ASSERT_TRUE(stream->Read(&response));
+  ASSERT_EQ(response.results_size(), 1);
+  EXPECT_EQ(response.results(0).response().outcome(),
+            v1::UPDATE_OUTCOME_ACCEPTED);
+  ASSERT_TRUE(stream->WritesDone());
+  EXPECT_TRUE(stream->Finish().ok());
 }
 
 TEST_F(SingleNodeTest, GetLocationOfUnknownClient) {
@@ -518,14 +655,27 @@ TEST_F(SingleNodeTest, HealthSaysServing) {
   grpc::Slice empty(std::string{});
   grpc::ByteBuffer request(&empty, 1);
   grpc::ByteBuffer response;
-  std::promise<grpc::Status> done;
+  // A herd::Mutex, not a std::promise: ThreadSanitizer sees its ordering
+  // (libstdc++ sets a promise in uninstrumented code).
+  Mutex mu;
+  std::optional<grpc::Status> done;  // guarded by mu
+  GrpcHandoff call;                  // mu is built before the callback runs
   auto context = Context();
-  stub.UnaryCall(
-      context.get(), "/grpc.health.v1.Health/Check", grpc::StubOptions(),
-      &request, &response,
-      [&done](const grpc::Status& status) { done.set_value(status); });
-  // Bounded by the call's deadline.
-  const grpc::Status status = done.get_future().get();
+  call.Release();
+  stub.UnaryCall(context.get(), "/grpc.health.v1.Health/Check",
+                 grpc::StubOptions(), &request, &response,
+                 [&](const grpc::Status& status) {
+                   call.Acquire();
+                   MutexLock lock(&mu);
+                   done = status;
+                 });
+  grpc::Status status;
+  {
+    MutexLock lock(&mu);
+    // Bounded by the call's deadline.
+    mu.Await([&] { return done.has_value(); });
+    status = *done;
+  }
   ASSERT_TRUE(status.ok()) << status.error_message();
   std::vector<grpc::Slice> slices;
   ASSERT_TRUE(response.Dump(&slices).ok());

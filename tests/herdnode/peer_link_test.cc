@@ -7,12 +7,13 @@
 #include <string>
 #include <vector>
 
-#include "absl/synchronization/mutex.h"
 #include "gmock/gmock.h"
 #include "grpcpp/security/server_credentials.h"
 #include "grpcpp/server.h"
 #include "grpcpp/server_builder.h"
 #include "gtest/gtest.h"
+#include "herdnode/grpc_handoff.h"
+#include "herdnode/mutex.h"
 #include "spdlog/sinks/null_sink.h"
 #include "test_herd.h"
 #include "test_location.h"
@@ -34,6 +35,7 @@ class FakePeer final : public v1::HerdNode::CallbackService {
     builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(),
                              &port_);
     builder.RegisterService(this);
+    handoff_.Release();
     server_ = builder.BuildAndStart();
   }
   ~FakePeer() override {
@@ -41,6 +43,10 @@ class FakePeer final : public v1::HerdNode::CallbackService {
     // A link's stream stays open until the link goes: cancel it soon.
     server_->Shutdown(std::chrono::system_clock::now() +
                       std::chrono::milliseconds(100));
+    // Every handler and reaction has returned.
+    handoff_.Acquire();
+    MutexLock lock(&mu_);
+    for (const auto& reader : readers_) reader->handoff_.Acquire();
   }
 
   std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
@@ -48,7 +54,8 @@ class FakePeer final : public v1::HerdNode::CallbackService {
   grpc::ServerUnaryReactor* Sync(grpc::CallbackServerContext* context,
                                  const v1::SyncRequest* request,
                                  v1::SyncResponse* response) override {
-    absl::MutexLock lock(&mu_);
+    GrpcReaction handler(handoff_);
+    MutexLock lock(&mu_);
     sync_requests_.push_back(*request);
     response->set_epoch("fake-epoch");
     for (const v1::SyncEntry& entry : entries_) {
@@ -67,13 +74,14 @@ class FakePeer final : public v1::HerdNode::CallbackService {
 
   // Records every update of every batch; Hold() stops reading, so batches
   // pile up at the sender.
-  grpc::ServerReadReactor<v1::PropagateLocationsRequest>* PropagateLocations(
-      grpc::CallbackServerContext* /*context*/,
-      v1::PropagateLocationsResponse* /*response*/) override {
+  grpc::ServerBidiReactor<v1::PropagateLocationsRequest,
+                          v1::PropagateLocationsResponse>*
+  PropagateLocations(grpc::CallbackServerContext* /*context*/) override {
+    GrpcReaction handler(handoff_);
     auto reactor = std::make_unique<StreamReader>(*this);
     StreamReader* raw = reactor.get();
     {
-      absl::MutexLock lock(&mu_);
+      MutexLock lock(&mu_);
       readers_.push_back(std::move(reactor));
     }
     raw->Next();
@@ -81,28 +89,28 @@ class FakePeer final : public v1::HerdNode::CallbackService {
   }
 
   void Hold() {
-    absl::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     hold_ = true;
   }
   void Release() {
     std::vector<StreamReader*> held;
     {
-      absl::MutexLock lock(&mu_);
+      MutexLock lock(&mu_);
       hold_ = false;
       held.swap(held_);
     }
     for (StreamReader* reader : held) reader->Next();
   }
   size_t batches() const {
-    absl::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     return batches_;
   }
   std::vector<std::string> received() const {
-    absl::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     return received_;
   }
   std::vector<v1::SyncRequest> sync_requests() const {
-    absl::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     return sync_requests_;
   }
 
@@ -111,16 +119,22 @@ class FakePeer final : public v1::HerdNode::CallbackService {
   int port_ = 0;
   std::unique_ptr<grpc::Server> server_;
   class StreamReader final
-      : public grpc::ServerReadReactor<v1::PropagateLocationsRequest> {
+      : public grpc::ServerBidiReactor<v1::PropagateLocationsRequest,
+                                       v1::PropagateLocationsResponse> {
    public:
     explicit StreamReader(FakePeer& peer) : peer_(peer) {}
-    void Next() { StartRead(&request_); }
+    void Next() {
+      handoff_.Release();
+      StartRead(&request_);
+    }
     void OnReadDone(bool ok) override {
+      GrpcReaction reaction(handoff_);
       if (!ok) {
+        handoff_.Release();
         Finish(grpc::Status::OK);
         return;
       }
-      absl::MutexLock lock(&peer_.mu_);
+      MutexLock lock(&peer_.mu_);
       ++peer_.batches_;
       for (const v1::Location& location : request_.locations()) {
         peer_.received_.push_back(location.client_id() + "@" +
@@ -129,18 +143,22 @@ class FakePeer final : public v1::HerdNode::CallbackService {
       if (peer_.hold_) {
         peer_.held_.push_back(this);
       } else {
+        handoff_.Release();
         StartRead(&request_);
       }
     }
     // Owned by the peer, which outlives its server.
-    void OnDone() override {}
+    void OnDone() override { GrpcReaction reaction(handoff_); }
+
+    GrpcHandoff handoff_;
 
    private:
     FakePeer& peer_;
     v1::PropagateLocationsRequest request_;
   };
 
-  mutable absl::Mutex mu_;
+  GrpcHandoff handoff_;
+  mutable Mutex mu_;
   bool hold_ = false;
   size_t batches_ = 0;
   std::vector<std::unique_ptr<StreamReader>> readers_;
@@ -240,12 +258,11 @@ TEST_F(PeerLinkTest, SendIsDroppedWhileDownAndFailureTakesLinkDown) {
   EXPECT_THAT(peer->received(), ElementsAre());
 
   peer.reset();  // the peer goes away: its stream breaks
-  // Sent until one finds the stream broken (the first may still be
-  // buffered before the connection is seen closed).
-  EXPECT_TRUE(PollUntil(absl::Seconds(20), [&] {
-    link->Send(MakeLocation("x", "2"));
-    return link->state() != LinkState::kUp;
-  }));
+  // Noticed by the stream's pending read: nothing needs to be sent.
+  EXPECT_TRUE(PollUntil(absl::Seconds(20),
+                        [&] { return link->state() != LinkState::kUp; }));
+  link->Send(MakeLocation("x", "2"));
+  EXPECT_NE(link->state(), LinkState::kUp);
 }
 
 }  // namespace

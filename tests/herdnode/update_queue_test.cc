@@ -55,6 +55,27 @@ TEST(UpdateQueueTest, LongQueueKeepsOnlyTheNewestPerClient) {
   EXPECT_TRUE(queue.empty());
 }
 
+TEST(UpdateQueueTest, ReusedSlotsHoldExactlyTheNewUpdate) {
+  UpdateQueue queue(100);
+  google::protobuf::RepeatedPtrField<v1::Location> batch;
+  v1::Location long_one = MakeLocation("a-rather-long-client-id", "1.5");
+  long_one.set_origin_server("Hamilton");
+  v1::Location short_one = MakeLocation("b", "2");
+  short_one.clear_origin_server();
+  short_one.clear_server_time();
+  // Round after round, each update lands in a slot an earlier one used.
+  for (int round = 0; round < 3; ++round) {
+    queue.Push(long_one);
+    queue.Push(long_one);
+    ASSERT_EQ(queue.TakeBatch(10, &batch), 2u);
+    EXPECT_EQ(batch[1].SerializeAsString(), long_one.SerializeAsString());
+    queue.Push(short_one);
+    ASSERT_EQ(queue.TakeBatch(10, &batch), 1u);
+    EXPECT_EQ(batch[0].SerializeAsString(), short_one.SerializeAsString());
+    EXPECT_FALSE(batch[0].has_server_time());
+  }
+}
+
 TEST(UpdateQueueTest, ClearDropsEverything) {
   UpdateQueue queue(1);
   queue.Push(MakeLocation("x", "1"));

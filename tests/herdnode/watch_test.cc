@@ -10,6 +10,7 @@
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
 #include "herd/v1/herd.grpc.pb.h"
+#include "herdnode/grpc_handoff.h"
 
 namespace herd {
 namespace {
@@ -68,15 +69,19 @@ TEST(WatchQueueTest, OverflowIsDroppedAndToldInPlace) {
 // A HerdNode service that only serves Watch, from a hub.
 class WatchOnlyService final : public v1::HerdNode::CallbackService {
  public:
-  explicit WatchOnlyService(WatchHub& hub) : hub_(hub) {}
+  explicit WatchOnlyService(WatchHub& hub) : hub_(hub) { built_.Release(); }
   grpc::ServerWriteReactor<v1::WatchEvent>* Watch(
       grpc::CallbackServerContext* context,
       const v1::WatchRequest* request) override {
+    GrpcReaction handler(built_);
     return hub_.Open(context, *request);
   }
+  // Once the server has shut down (see GrpcHandoff).
+  void ServerStopped() { built_.Acquire(); }
 
  private:
   WatchHub& hub_;
+  GrpcHandoff built_;
 };
 
 class WatchStreamTest : public ::testing::Test {
@@ -97,7 +102,10 @@ class WatchStreamTest : public ::testing::Test {
   }
   void TearDown() override {
     if (hub_ != nullptr) hub_->Stop();
-    if (server_ != nullptr) server_->Shutdown();
+    if (server_ != nullptr) {
+      server_->Shutdown();
+      service_->ServerStopped();
+    }
   }
   // Waits (bounded) until the hub has n watchers.
   void AwaitWatchers(size_t n) {

@@ -5,6 +5,7 @@ free one, so tests run in parallel with each other and with a herd started
 by ./run.sh.
 """
 
+import re
 import signal
 import socket
 import subprocess
@@ -17,7 +18,7 @@ from google.protobuf import text_format
 from polling import wait_until
 from ports import free_ports
 from stubs import REPO_ROOT
-from text_client import TextClient
+from text_client import DEFAULT_TIMEOUT, TextClient
 
 SHIPPED_CONFIG = REPO_ROOT / "deploy" / "herd.textproto"
 MAKE_CERTS = REPO_ROOT / "deploy" / "make-certs.sh"
@@ -42,6 +43,49 @@ CHANNEL_OPTIONS = [
     # still backing off from the previous run.
     ("grpc.use_local_subchannel_pool", 1),
 ]
+
+
+class Loopback:
+    """How the harness reaches a herd whose servers listen on this host's
+    loopback: directly. Another network (netns_herd.NamespaceNetwork) puts
+    the servers elsewhere and provides the same four methods."""
+
+    def prepare(self, config):
+        """Adapts the herd file to this network before it is written."""
+
+    def command(self, name, argv):
+        """The command line that starts server name (argv) there."""
+        return argv
+
+    def connect(self, address, timeout, source_ip=None):
+        """A connected socket to a server's host:port."""
+        return socket.create_connection(
+            split_address(address), timeout=timeout,
+            source_address=(source_ip, 0) if source_ip else None)
+
+    def grpc_target(self, address):
+        return address
+
+
+# What a sanitizer runtime writes to a process's stderr when it finds
+# something (scripts/sanitize.sh runs these tests against ASan+UBSan and TSan
+# builds). halt_on_error makes the first report end the server, which fails
+# a test that needed it; the stderr check also catches reports from servers
+# the test killed anyway, whose exit status is not checked.
+SANITIZER_REPORT = re.compile(
+    r"WARNING: ThreadSanitizer|ERROR: ThreadSanitizer|"
+    r"ERROR: AddressSanitizer|ERROR: LeakSanitizer|"
+    r"^\S+:\d+:\d+: runtime error:", re.MULTILINE)
+
+
+def sanitizer_report(text):
+    """The first sanitizer report in a process's stderr text (from its first
+    line, at most 60 lines), or None if there is none."""
+    match = SANITIZER_REPORT.search(text)
+    if match is None:
+        return None
+    start = text.rfind("\n", 0, match.start()) + 1
+    return "\n".join(text[start:].splitlines()[:60])
 
 
 class NodeExited(AssertionError):
@@ -134,12 +178,22 @@ class NodeProcess:
         return (f"{self.name} (pid {self.popen.pid}) exited with "
                 f"{self.popen.returncode}; stderr tail:\n{tail(self.stderr_path)}")
 
+    def sanitizer_report(self):
+        """A sanitizer report this run wrote to its stderr, or None."""
+        try:
+            text = self.stderr_path.read_text(errors="replace")
+        except OSError as error:
+            return f"(cannot read {self.stderr_path}: {error})"
+        return sanitizer_report(text)
+
 
 class Herd:
     def __init__(self, stubs, binary, workdir, *, trusted_peers=None,
-                 edit_config=None):
+                 edit_config=None, network=None):
         """trusted_peers: {server name: [IP, ...]} added to the config.
-        edit_config: a function that changes the HerdConfig before start."""
+        edit_config: a function that changes the HerdConfig before start.
+        network: where the servers run and how to reach them (default:
+        Loopback)."""
         self.stubs = stubs
         self.binary = str(binary)
         self.workdir = Path(workdir)
@@ -149,6 +203,7 @@ class Herd:
         self.certs_dir = self.workdir / "certs"
         self._trusted_peers = trusted_peers or {}
         self._edit_config = edit_config
+        self.network = network or Loopback()
         self._processes = []  # every incarnation, in start order
         self._current = {}  # name -> NodeProcess
         self._channels = {}  # name -> grpc.Channel
@@ -162,6 +217,7 @@ class Herd:
                                       certs_dir=self.certs_dir)
         if self._edit_config:
             self._edit_config(config)
+        self.network.prepare(config)
         self.config_path.write_text(text_format.MessageToString(config))
         self.config = config
 
@@ -197,8 +253,9 @@ class Herd:
     def _launch(self, name, config_path=None, extra_args=()):
         incarnation = self._incarnations.get(name, 0) + 1
         self._incarnations[name] = incarnation
-        command = [self.binary, "--config", str(config_path or self.config_path),
-                   "--name", name, "--log_dir", str(self.log_dir), *extra_args]
+        command = self.network.command(
+            name, [self.binary, "--config", str(config_path or self.config_path),
+                   "--name", name, "--log_dir", str(self.log_dir), *extra_args])
         node = NodeProcess(name, command, self.workdir, incarnation)
         self._processes.append(node)
         self._current[name] = node
@@ -209,17 +266,16 @@ class Herd:
         node = self._current[name]
         request = self.stubs.health_pb2.HealthCheckRequest(service="")
         serving = self.stubs.health_pb2.HealthCheckResponse.SERVING
-        ports = [self.gateway(name),
-                 split_address(self.server(name).grpc_address),
-                 split_address(self.server(name).operator_address),
-                 split_address(self.server(name).http_address)]
+        server = self.server(name)
+        addresses = [server.gateway_address, server.grpc_address,
+                     server.operator_address, server.http_address]
 
         def ready():
             if not node.running():
                 raise NodeExited(f"while starting: {node.describe_exit()}")
             try:
-                for address in ports:
-                    socket.create_connection(address, timeout=1).close()
+                for address in addresses:
+                    self.network.connect(address, timeout=1).close()
             except OSError:
                 return False
             # Only now make the channel: one that failed to connect backs
@@ -300,6 +356,13 @@ class Herd:
                 continue
             if node.popen.returncode != 0 and not node.killed_by_test:
                 problems.append(f"after SIGTERM: {node.describe_exit()}")
+        # Every run, including killed ones and abandoned start attempts.
+        for node in self._processes:
+            report = node.sanitizer_report()
+            if report is not None:
+                problems.append(f"{node.name} (pid {node.popen.pid}) wrote a "
+                                f"sanitizer report to {node.stderr_path}:\n"
+                                f"{report}")
         if problems:
             raise AssertionError("herd did not stop cleanly:\n" + "\n".join(problems))
 
@@ -309,7 +372,8 @@ class Herd:
         RPCs, status, health, reflection)."""
         if name not in self._channels:
             self._channels[name] = grpc.insecure_channel(
-                self.server(name).operator_address, options=CHANNEL_OPTIONS)
+                self.network.grpc_target(self.server(name).operator_address),
+                options=CHANNEL_OPTIONS)
         return self._channels[name]
 
     def _drop_channel(self, name):
@@ -327,9 +391,11 @@ class Herd:
     def health(self, name):
         return self.stubs.health_pb2_grpc.HealthStub(self.channel(name))
 
-    def client(self, name, source_ip=None):
-        host, port = self.gateway(name)
-        return TextClient(host, port, source_ip=source_ip)
+    def client(self, name, source_ip=None, timeout=DEFAULT_TIMEOUT):
+        """A text client connected to a server's gateway."""
+        sock = self.network.connect(self.server(name).gateway_address,
+                                    timeout, source_ip)
+        return TextClient(sock=sock, timeout=timeout)
 
     def location(self, name, client_id):
         """The Location a server holds for client_id, or None (NOT_FOUND)."""
@@ -373,3 +439,9 @@ class Herd:
             if peer_status.name == peer:
                 return peer_status.state
         raise AssertionError(f"{name} reports no link to {peer}")
+
+    def wait_for_peer_state(self, name, peer, states, timeout=CONVERGE_TIMEOUT):
+        """Polls until server name reports its link to peer in one of
+        states ({"UP", "SYNCING", "DOWN"})."""
+        wait_until(lambda: self.peer_state(name, peer) in states,
+                   timeout=timeout, what=f"{name}'s link to {peer} to be {states}")

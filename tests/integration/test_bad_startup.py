@@ -7,19 +7,24 @@ import subprocess
 import pytest
 from google.protobuf import text_format
 
-from local_herd import config_on_free_ports
+from local_herd import config_on_free_ports, sanitizer_report
 
 EXIT_TIMEOUT = 15
 
 
 def run_herdnode(herdnode_bin, *args):
     try:
-        return subprocess.run([str(herdnode_bin), *map(str, args)],
-                              capture_output=True, text=True,
-                              stdin=subprocess.DEVNULL, timeout=EXIT_TIMEOUT)
+        result = subprocess.run([str(herdnode_bin), *map(str, args)],
+                                capture_output=True, text=True,
+                                stdin=subprocess.DEVNULL, timeout=EXIT_TIMEOUT)
     except subprocess.TimeoutExpired:
         pytest.fail(f"herdnode {' '.join(map(str, args))} still running after "
                     f"{EXIT_TIMEOUT} s; it should have refused to start")
+    # Under a sanitizer a report's exit status (ASan's 1, LeakSanitizer's 23)
+    # would pass for a refusal: the stderr text tells them apart.
+    report = sanitizer_report(result.stderr)
+    assert report is None, f"sanitizer report from herdnode:\n{report}"
+    return result
 
 
 def assert_refused(result, *words):

@@ -3,23 +3,11 @@ it must heal every link and catch everyone up, with nothing else restarted."""
 
 import signal
 
-from at_line import UCLA, iamat, now_nanos, parse_at_reply, time_text, unique_client
+from at_line import unique_client
 from polling import wait_until
+from reports import newest, report
 
 REST_OF_HERD = ["Alford", "Bolden", "Powell"]
-
-
-def report(herd, server, client_id):
-    sent_time = time_text(now_nanos())
-    with herd.client(server) as client:
-        fields = parse_at_reply(client.request(iamat(client_id, UCLA, sent_time)))
-    assert (fields["server"], fields["client"], fields["time"]) == (
-        server, client_id, sent_time)
-    return sent_time
-
-
-def newest(sent_time):
-    return lambda location: location.client_time_text == sent_time
 
 
 def wait_peer_state(herd, server, peer, states):

@@ -123,11 +123,14 @@ def test_certificate_cn_must_match_from_server(herd, stubs):
 
 
 def propagate_stream(stubs, channel, from_server, locations):
-    """One PropagateLocations stream carrying locations as one batch."""
+    """One PropagateLocations stream carrying locations as one batch; returns
+    the node's one answer (raises the call's error if refused)."""
     stub = stubs.herd_pb2_grpc.HerdNodeStub(channel)
     batch = stubs.herd_pb2.PropagateLocationsRequest(
         from_server=from_server, locations=locations)
-    return stub.PropagateLocations(iter([batch]), timeout=CALL_TIMEOUT)
+    answers = list(stub.PropagateLocations(iter([batch]), timeout=CALL_TIMEOUT))
+    assert len(answers) == 1, answers
+    return answers[0]
 
 
 def test_stream_is_authorized_like_the_unary_call(herd, stubs):

@@ -8,10 +8,13 @@ DEFAULT_TIMEOUT = 15.0
 
 
 class TextClient:
-    def __init__(self, host, port, *, source_ip=None, timeout=DEFAULT_TIMEOUT):
+    def __init__(self, host=None, port=None, *, source_ip=None,
+                 timeout=DEFAULT_TIMEOUT, sock=None):
+        """Connects to host:port, or talks on sock, a connection made
+        elsewhere (e.g. through a relay into a network namespace)."""
         self.timeout = timeout
         self._buffer = b""
-        self._sock = socket.create_connection(
+        self._sock = sock if sock is not None else socket.create_connection(
             (host, port), timeout=timeout,
             source_address=(source_ip, 0) if source_ip else None)
 

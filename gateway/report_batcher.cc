@@ -1,0 +1,371 @@
+#include "gateway/report_batcher.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "grpcpp/client_context.h"
+#include "grpcpp/support/client_callback.h"
+#include "herdnode/grpc_handoff.h"
+#include "herdnode/proto_reuse.h"
+
+namespace herd::gateway {
+namespace {
+
+// At most this many reports per message: far below gRPC's 4 MiB message
+// limit, and what a busy gateway gathers while one message is written.
+constexpr int kMaxReportsPerMessage = 512;
+// Room for the results of a few dozen reports without a further block.
+constexpr size_t kResponseArenaBytes = size_t{32} * 1024;
+
+grpc::Status ResultStatus(const v1::LocationReportResult& result) {
+  const int code = result.code();
+  const bool known = code > 0 && code <= grpc::StatusCode::UNAUTHENTICATED;
+  return grpc::Status(
+      known ? static_cast<grpc::StatusCode>(code) : grpc::StatusCode::UNKNOWN,
+      result.error_message());
+}
+
+}  // namespace
+
+// A request message and the entries it has held, kept for reuse.
+struct ReportBatcher::Outgoing {
+  v1::ReportLocationsRequest message;
+  ElementPool<v1::LocationReport> reports;
+};
+
+// One ReportLocations stream. A hold keeps gRPC from finishing it while
+// reports may still be written on it from outside its reactions; it is
+// dropped exactly once, once the batcher has taken the stream out of service
+// (and cancelled it) and no write of its is claimed.
+class ReportBatcher::Stream final
+    : public grpc::ClientBidiReactor<v1::ReportLocationsRequest,
+                                     v1::ReportLocationsResponse> {
+ public:
+  // A report written (or queued) on this stream that has no result yet.
+  struct Waiting {
+    std::shared_ptr<ReportWaiter> waiter;
+    uint64_t tag = 0;
+    Clock::time_point submitted;
+    bool answered = false;
+  };
+  // A result taken from a response message, delivered outside the lock.
+  struct Answer {
+    std::shared_ptr<ReportWaiter> waiter;
+    uint64_t tag = 0;
+    const v1::LocationReportResult* result = nullptr;
+  };
+
+  // Before StartCall, the first read and the hold only queue up, so this
+  // may run under the batcher's lock.
+  Stream(ReportBatcher& batcher, v1::HerdNode::Stub& stub) : batcher_(batcher) {
+    stub.async()->ReportLocations(&context_, this);
+    StartRead(response_);
+    AddHold();
+  }
+
+  // Like every operation below, outside the batcher's lock: gRPC may run
+  // reactions inline. Each hands the stream to gRPC (see GrpcHandoff).
+  void Start() {
+    handoff_.Release();
+    StartCall();
+  }
+  void Write() {
+    const v1::ReportLocationsRequest* message = &writing->message;
+    handoff_.Release();  // after reading writing: OnWriteDone moves it
+    StartWrite(message);
+  }
+  // Ends the call (a write or read in progress fails at once).
+  void Cancel() {
+    handoff_.Release();
+    context_.TryCancel();
+  }
+  // Lets gRPC finish the stream (and OnDone free it) once its operations
+  // are done; nothing may touch it after.
+  void DropHold() {
+    handoff_.Release();
+    RemoveHold();
+  }
+
+  // Moves the waiter of every result of the response just read into
+  // answers_ (under the batcher's lock), then delivers them (outside it).
+  void TakeAnswersLocked() {
+    for (const v1::LocationReportResult& result : response_->results()) {
+      const uint64_t id = result.request_id();
+      // Ids no report of ours has, or has still, are ignored: the deadline
+      // catches anything never answered.
+      if (id < first_id || id - first_id >= waiting.size()) continue;
+      Waiting& entry = waiting[id - first_id];
+      if (entry.answered) continue;
+      entry.answered = true;
+      answers_.push_back({std::move(entry.waiter), entry.tag, &result});
+    }
+    while (!waiting.empty() && waiting.front().answered) {
+      waiting.pop_front();
+      ++first_id;
+    }
+  }
+  void DeliverAnswersAndReadOn() {
+    for (Answer& answer : answers_) {
+      if (answer.result->code() == 0) {
+        answer.waiter->OnReportDone(answer.tag, grpc::Status::OK,
+                                    &answer.result->response());
+      } else {
+        answer.waiter->OnReportDone(answer.tag, ResultStatus(*answer.result),
+                                    nullptr);
+      }
+    }
+    answers_.clear();
+    response_ = arena_.NewMessage<v1::ReportLocationsResponse>();
+    v1::ReportLocationsResponse* into = response_;
+    // Not read after the hand-off: the read's OnReadDone sets it again.
+    handoff_.Release();
+    StartRead(into);
+  }
+
+  void OnWriteDone(bool ok) override {
+    GrpcReaction reaction(handoff_);
+    batcher_.OnWriteDone(this, ok);
+  }
+  void OnReadDone(bool ok) override {
+    GrpcReaction reaction(handoff_);
+    batcher_.OnReadDone(this, ok);
+  }
+  void OnDone(const grpc::Status& /*status*/) override {
+    handoff_.Acquire();
+    batcher_.OnStreamDone(this);
+  }
+
+  // Guarded by the batcher's mu_. Request ids are first_id, first_id + 1,
+  // ... in submission order; waiting[i] is first_id + i.
+  std::deque<Waiting> waiting;
+  uint64_t first_id = 0;
+  // Filled messages not yet written, oldest first.
+  std::deque<std::unique_ptr<Outgoing>> queued;
+  // The message being written (one at a time).
+  std::unique_ptr<Outgoing> writing;
+  bool detached = false;
+
+ private:
+  ReportBatcher& batcher_;
+  GrpcHandoff handoff_;
+  grpc::ClientContext context_;
+  // Only the read reactions touch these, one at a time.
+  ParseArena arena_{kResponseArenaBytes};
+  v1::ReportLocationsResponse* response_ =
+      arena_.NewMessage<v1::ReportLocationsResponse>();
+  std::vector<Answer> answers_;
+};
+
+ReportBatcher::ReportBatcher(const std::shared_ptr<grpc::Channel>& channel,
+                             Clock::duration deadline)
+    : stub_(v1::HerdNode::NewStub(channel)), deadline_(deadline) {}
+
+ReportBatcher::~ReportBatcher() { Shutdown(); }
+
+void ReportBatcher::Submit(std::shared_ptr<ReportWaiter> waiter, uint64_t tag,
+                           const ReportFields& report) {
+  Stream* to_start = nullptr;
+  Stream* write_on = nullptr;
+  std::shared_ptr<ReportWaiter> refused;
+  {
+    MutexLock lock(&mu_);
+    if (shut_down_) {
+      refused = std::move(waiter);
+    } else {
+      if (stream_ == nullptr) {
+        streams_.push_back(std::make_unique<Stream>(*this, *stub_));
+        stream_ = streams_.back().get();
+        to_start = stream_;
+      }
+      Stream& stream = *stream_;
+      const uint64_t id = stream.first_id + stream.waiting.size();
+      stream.waiting.push_back(
+          {std::move(waiter), tag, Clock::now(), /*answered=*/false});
+      QueueLocked(stream, id, report);
+      write_on = NextWriteLocked(stream);
+    }
+  }
+  if (refused != nullptr) {
+    refused->OnReportDone(
+        tag,
+        grpc::Status(grpc::StatusCode::UNAVAILABLE, "the gateway is stopping"),
+        nullptr);
+    return;
+  }
+  if (to_start != nullptr) to_start->Start();
+  if (write_on != nullptr) write_on->Write();
+}
+
+void ReportBatcher::QueueLocked(Stream& stream, uint64_t id,
+                                const ReportFields& report) {
+  if (stream.queued.empty() ||
+      stream.queued.back()->message.reports_size() >= kMaxReportsPerMessage) {
+    if (spare_.empty()) {
+      stream.queued.push_back(std::make_unique<Outgoing>());
+    } else {
+      stream.queued.push_back(std::move(spare_.back()));
+      spare_.pop_back();
+    }
+  }
+  // A reused entry (its strings keep their capacity): every field is set
+  // again.
+  Outgoing& message = *stream.queued.back();
+  v1::LocationReport* entry =
+      message.reports.Append(message.message.mutable_reports());
+  entry->set_request_id(id);
+  v1::ReportLocationRequest* fields = entry->mutable_report();
+  fields->set_client_id(report.client_id.data(), report.client_id.size());
+  fields->set_coordinates_text(report.coordinates_text.data(),
+                               report.coordinates_text.size());
+  fields->set_client_time_text(report.client_time_text.data(),
+                               report.client_time_text.size());
+  *fields->mutable_received_at() = report.received_at;
+}
+
+ReportBatcher::Stream* ReportBatcher::NextWriteLocked(Stream& stream) {
+  if (stream.writing != nullptr || stream.queued.empty() || stream.detached) {
+    return nullptr;
+  }
+  stream.writing = std::move(stream.queued.front());
+  stream.queued.pop_front();
+  return &stream;
+}
+
+void ReportBatcher::OnWriteDone(Stream* stream, bool ok) {
+  Stream* write_on = nullptr;
+  bool close = false;
+  std::vector<Failed> failed;
+  {
+    MutexLock lock(&mu_);
+    RecycleLocked(std::move(stream->writing));
+    if (stream->detached) {
+      close = true;  // detached while this write was claimed
+    } else if (!ok) {
+      DetachLocked(*stream, failed);
+      close = true;
+    } else {
+      write_on = NextWriteLocked(*stream);
+    }
+  }
+  if (write_on != nullptr) write_on->Write();
+  Fail(failed, grpc::Status(grpc::StatusCode::UNAVAILABLE,
+                            "the ReportLocations stream to the node broke"));
+  // Last: closing may end the stream and free it.
+  if (close) {
+    stream->Cancel();
+    stream->DropHold();
+  }
+}
+
+void ReportBatcher::OnReadDone(Stream* stream, bool ok) {
+  if (ok) {
+    {
+      MutexLock lock(&mu_);
+      stream->TakeAnswersLocked();
+    }
+    stream->DeliverAnswersAndReadOn();
+    return;
+  }
+  Detach detach = Detach::kNone;
+  std::vector<Failed> failed;
+  {
+    MutexLock lock(&mu_);
+    detach = DetachLocked(*stream, failed);
+  }
+  Fail(failed, grpc::Status(grpc::StatusCode::UNAVAILABLE,
+                            "the ReportLocations stream to the node ended"));
+  EndDetached(*stream, detach);
+}
+
+void ReportBatcher::OnStreamDone(Stream* stream) {
+  std::vector<Failed> failed;
+  {
+    MutexLock lock(&mu_);
+    // Normally detached already (its last read failed first).
+    DetachLocked(*stream, failed);
+    auto it = std::find_if(streams_.begin(), streams_.end(),
+                           [stream](const std::unique_ptr<Stream>& s) {
+                             return s.get() == stream;
+                           });
+    // Destroyed under mu_: Shutdown() returns (and this batcher and its
+    // channel go) only once the stream's teardown, which drops the stream's
+    // own reference to the channel, is over.
+    streams_.erase(it);
+  }
+  Fail(failed, grpc::Status(grpc::StatusCode::UNAVAILABLE,
+                            "the ReportLocations stream to the node ended"));
+}
+
+ReportBatcher::Detach ReportBatcher::DetachLocked(Stream& stream,
+                                                  std::vector<Failed>& failed) {
+  if (stream.detached) return Detach::kNone;
+  stream.detached = true;
+  if (stream_ == &stream) stream_ = nullptr;
+  for (Stream::Waiting& entry : stream.waiting) {
+    if (!entry.answered) failed.push_back({std::move(entry.waiter), entry.tag});
+  }
+  stream.first_id += stream.waiting.size();
+  stream.waiting.clear();
+  for (auto& message : stream.queued) RecycleLocked(std::move(message));
+  stream.queued.clear();
+  // A claimed write must still start on it: OnWriteDone closes it then.
+  return stream.writing != nullptr ? Detach::kCancel : Detach::kClose;
+}
+
+void ReportBatcher::RecycleLocked(std::unique_ptr<Outgoing> message) {
+  message->reports.Reclaim(message->message.mutable_reports());
+  spare_.push_back(std::move(message));
+}
+
+void ReportBatcher::EndDetached(Stream& stream, Detach detach) {
+  if (detach == Detach::kNone) return;
+  stream.Cancel();
+  if (detach == Detach::kClose) stream.DropHold();
+}
+
+void ReportBatcher::Fail(std::vector<Failed>& failed,
+                         const grpc::Status& status) {
+  for (Failed& entry : failed) {
+    entry.waiter->OnReportDone(entry.tag, status, nullptr);
+  }
+  failed.clear();
+}
+
+void ReportBatcher::ExpireOverdue() {
+  Stream* stuck = nullptr;
+  Detach detach = Detach::kNone;
+  std::vector<Failed> failed;
+  {
+    MutexLock lock(&mu_);
+    if (stream_ != nullptr && !stream_->waiting.empty() &&
+        Clock::now() - stream_->waiting.front().submitted > deadline_) {
+      stuck = stream_;
+      detach = DetachLocked(*stuck, failed);
+    }
+  }
+  Fail(failed, grpc::Status(grpc::StatusCode::DEADLINE_EXCEEDED,
+                            "the node did not answer in time"));
+  if (stuck != nullptr) EndDetached(*stuck, detach);
+}
+
+void ReportBatcher::Shutdown() {
+  Stream* current = nullptr;
+  Detach detach = Detach::kNone;
+  std::vector<Failed> failed;
+  {
+    MutexLock lock(&mu_);
+    shut_down_ = true;
+    current = stream_;
+    if (current != nullptr) detach = DetachLocked(*current, failed);
+  }
+  Fail(failed,
+       grpc::Status(grpc::StatusCode::UNAVAILABLE, "the gateway is stopping"));
+  if (current != nullptr) EndDetached(*current, detach);
+  MutexLock lock(&mu_);
+  // Cancelled streams end promptly; the deadline bounds the wait anyway.
+  mu_.AwaitWithTimeout(
+      [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return streams_.empty(); },
+      deadline_ + std::chrono::seconds(1));
+}
+
+}  // namespace herd::gateway

@@ -1,0 +1,27 @@
+// The receiving end of the gateway's ReportLocations stream: batches of
+// client reports, each checked and flooded exactly as the unary
+// ReportLocation would, each request message answered by one response
+// message (in request order), so the per-call cost of gRPC is paid per batch.
+#ifndef HERD_HERDNODE_REPORT_STREAM_H_
+#define HERD_HERDNODE_REPORT_STREAM_H_
+
+#include <memory>
+#include <string>
+
+#include "grpcpp/support/server_callback.h"
+#include "herd/v1/herd.grpc.pb.h"
+#include "herdnode/flooding.h"
+#include "spdlog/logger.h"
+
+namespace herd {
+
+// Starts serving a stream; the reactor owns itself until gRPC is done with
+// it. self_name is the origin_server of every location it makes.
+grpc::ServerBidiReactor<v1::ReportLocationsRequest,
+                        v1::ReportLocationsResponse>*
+ServeReportStream(grpc::CallbackServerContext* context, std::string self_name,
+                  Flooder& flooder, std::shared_ptr<spdlog::logger> log);
+
+}  // namespace herd
+
+#endif  // HERD_HERDNODE_REPORT_STREAM_H_

@@ -1,0 +1,160 @@
+// The receiving end of a PropagateLocations stream over a real loopback
+// connection, with a journal the test controls: a receiver whose journal is
+// behind stops reading (so the sender, not this node, holds what waits) and
+// reads on once the journal has caught up; nothing is lost.
+#include "herdnode/propagate_stream.h"
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "grpcpp/create_channel.h"
+#include "grpcpp/security/credentials.h"
+#include "grpcpp/security/server_credentials.h"
+#include "grpcpp/server.h"
+#include "grpcpp/server_builder.h"
+#include "gtest/gtest.h"
+#include "herdnode/mutex.h"
+#include "spdlog/sinks/null_sink.h"
+#include "test_herd.h"
+#include "test_location.h"
+
+namespace herd {
+namespace {
+
+using ::herd::testing::MakeLocation;
+using ::herd::testing::PollUntil;
+
+// Appends stay "on their way to the disk" until Drain().
+class HeldJournal final : public UpdateJournal {
+ public:
+  void Append(const v1::Location& /*location*/, DurableDone done) override {
+    MutexLock lock(&mu_);
+    ++backlog_;
+    if (done) waiting_.push_back(std::move(done));
+  }
+  void AfterDurable(DurableDone done) override {
+    MutexLock lock(&mu_);
+    waiting_.push_back(std::move(done));
+  }
+  size_t Backlog() const override {
+    MutexLock lock(&mu_);
+    return backlog_;
+  }
+  size_t waiting() const {
+    MutexLock lock(&mu_);
+    return waiting_.size();
+  }
+  // Everything appended so far is durable: its callbacks run.
+  void Drain() {
+    std::vector<DurableDone> done;
+    {
+      MutexLock lock(&mu_);
+      backlog_ = 0;
+      done.swap(waiting_);
+    }
+    for (DurableDone& callback : done) callback(absl::OkStatus());
+  }
+
+ private:
+  mutable Mutex mu_;
+  size_t backlog_ = 0;
+  std::vector<DurableDone> waiting_;
+};
+
+// A node that serves only PropagateLocations, from the one peer "Peer".
+class StreamOnlyNode final : public v1::HerdNode::CallbackService {
+ public:
+  StreamOnlyNode(Flooder& flooder, PeerLink& peer_link)
+      : flooder_(flooder), peer_link_(peer_link) {
+    grpc::ServerBuilder builder;
+    builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(),
+                             &port_);
+    builder.RegisterService(this);
+    server_ = builder.BuildAndStart();
+  }
+  ~StreamOnlyNode() override {
+    server_->Shutdown(std::chrono::system_clock::now() +
+                      std::chrono::milliseconds(100));
+  }
+  std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
+
+  grpc::ServerBidiReactor<v1::PropagateLocationsRequest,
+                          v1::PropagateLocationsResponse>*
+  PropagateLocations(grpc::CallbackServerContext* context) override {
+    return ServePropagateStream(
+        context,
+        [this](const std::string& from) -> absl::StatusOr<PeerLink*> {
+          if (from != "Peer") return absl::PermissionDeniedError(from);
+          return &peer_link_;
+        },
+        flooder_,
+        std::make_shared<spdlog::logger>(
+            "test", std::make_shared<spdlog::sinks::null_sink_mt>()));
+  }
+
+ private:
+  Flooder& flooder_;
+  PeerLink& peer_link_;
+  int port_ = 0;
+  std::unique_ptr<grpc::Server> server_;
+};
+
+v1::PropagateLocationsRequest Batch(const std::vector<std::string>& clients) {
+  v1::PropagateLocationsRequest batch;
+  batch.set_from_server("Peer");
+  for (const std::string& client : clients) {
+    *batch.add_locations() = MakeLocation(client, "1");
+  }
+  return batch;
+}
+
+TEST(PropagateStreamTest, StopsReadingWhileTheJournalIsBehind) {
+  LocationStore store;
+  HeldJournal journal;
+  Flooder flooder(store, /*max_journal_backlog=*/2);
+  flooder.SetJournal(&journal);
+  PeerLinkOptions link_options;  // never started: it only counts
+  link_options.self_name = "Self";
+  link_options.peer_name = "Peer";
+  link_options.peer_address = "127.0.0.1:1";
+  PeerLink peer_link(
+      std::move(link_options), flooder,
+      std::make_shared<spdlog::logger>(
+          "test", std::make_shared<spdlog::sinks::null_sink_mt>()));
+  StreamOnlyNode node(flooder, peer_link);
+
+  auto stub = v1::HerdNode::NewStub(
+      grpc::CreateChannel(node.address(), grpc::InsecureChannelCredentials()));
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() +
+                       std::chrono::seconds(30));
+  auto stream = stub->PropagateLocations(&context);
+  // Three accepted updates: more than the journal may hold back.
+  ASSERT_TRUE(stream->Write(Batch({"a", "b", "c"})));
+  ASSERT_TRUE(stream->Write(Batch({"d"})));
+  // The receiver waits for the journal before its next read...
+  ASSERT_TRUE(PollUntil(absl::Seconds(20), [&] {
+    return journal.waiting() == 1 && store.size() == 3;
+  }));
+  // ...so the second batch is still unread (at the sender or in transit).
+  EXPECT_EQ(store.size(), 3u);
+  EXPECT_EQ(peer_link.Status().updates_received(), 3u);
+
+  journal.Drain();  // the disk caught up: reading goes on
+  ASSERT_TRUE(PollUntil(absl::Seconds(20), [&] { return store.size() == 4; }));
+  stream->WritesDone();
+  // The one answer comes once everything is durable.
+  ASSERT_TRUE(
+      PollUntil(absl::Seconds(20), [&] { return journal.waiting() == 1; }));
+  journal.Drain();
+  v1::PropagateLocationsResponse answer;
+  ASSERT_TRUE(stream->Read(&answer));
+  EXPECT_EQ(answer.updates_received(), 4u);
+  EXPECT_TRUE(stream->Finish().ok());
+}
+
+}  // namespace
+}  // namespace herd
