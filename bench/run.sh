@@ -14,8 +14,12 @@ while [[ $# -gt 0 ]]; do
     *) args+=("$1"); shift ;;
   esac
 done
-herd_bench="$(find "${build_dir}" -name herd-bench -type f -perm -u+x -print -quit 2>/dev/null || true)"
-herdnode="$(find "${build_dir}" -name herdnode -type f -perm -u+x -print -quit 2>/dev/null || true)"
+# The build's own outputs only: a search of the whole build tree could find
+# the deployment tests' stand-in herdnode scripts first.
+herd_bench="${build_dir}/bench/herd-bench"
+herdnode="${build_dir}/bin/herdnode"
+[[ -x "${herd_bench}" ]] || herd_bench=""
+[[ -x "${herdnode}" ]] || herdnode=""
 if [[ -z "${herd_bench}" ]]; then
   echo "run.sh: no herd-bench under ${build_dir}; build it first" \
        "(cmake --build ${build_dir} --target herd-bench herdnode) or pass --build_dir" >&2
