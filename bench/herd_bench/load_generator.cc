@@ -51,8 +51,8 @@ void Account(const Request& request, const RawReply& reply,
     return;
   }
   stats.all.Record(latency);
+  workload.Confirmed(request, reply.first_line);
   if (request.kind == Request::Kind::kIamat) {
-    workload.Confirmed(request, reply.first_line);
     stats.iamat.Record(latency);
     ++stats.iamat_ok;
   } else {

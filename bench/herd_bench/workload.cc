@@ -80,6 +80,7 @@ Request ConnectionWorkload::Next() {
   // A pipelined batch may hold a newer IAMAT for this client; the herd may
   // answer with either report, so ask about it later instead.
   if (in_flight_[index]) return NextIamat();
+  in_flight_[index] = true;
   Request request;
   request.kind = Request::Kind::kWhatsat;
   request.client_index = index;
@@ -95,6 +96,14 @@ Request ConnectionWorkload::NextIamat() {
   std::uniform_real_distribution<double> longitude(-180.0, 180.0);
   Request request;
   request.kind = Request::Kind::kIamat;
+  // The herd runs a connection's pipelined requests concurrently (replies
+  // still come in order), so a WHATSAT in flight for a client could see an
+  // IAMAT sent after it: pass over such clients (all of them at most once).
+  for (uint64_t tries = 0;
+       track_clients_ && tries < clients_ && in_flight_[next_iamat_client_];
+       ++tries) {
+    next_iamat_client_ = (next_iamat_client_ + 1) % clients_;
+  }
   request.client_index = next_iamat_client_;
   next_iamat_client_ = (next_iamat_client_ + 1) % clients_;
   request.client_id = ClientId(request.client_index);
@@ -109,22 +118,24 @@ Request ConnectionWorkload::NextIamat() {
 
 void ConnectionWorkload::Confirmed(const Request& request,
                                    std::string_view at_line) {
-  if (!track_clients_ || request.kind != Request::Kind::kIamat) return;
+  if (!track_clients_) return;
   const size_t index = request.client_index;
   in_flight_[index] = false;
+  if (request.kind != Request::Kind::kIamat) return;
   if (known_at_lines_[index].empty()) confirmed_clients_.push_back(index);
   known_at_lines_[index] = std::string(at_line);
 }
 
 void ConnectionWorkload::Failed(const Request& request) {
-  if (!track_clients_ || request.kind != Request::Kind::kIamat) return;
-  // The herd may or may not hold this report now: never ask about it again.
+  if (!track_clients_) return;
   const size_t index = request.client_index;
+  in_flight_[index] = false;
+  if (request.kind != Request::Kind::kIamat) return;
+  // The herd may or may not hold this report now: never ask about it again.
   if (!known_at_lines_[index].empty()) {
     std::erase(confirmed_clients_, index);
     known_at_lines_[index].clear();
   }
-  in_flight_[index] = false;
 }
 
 }  // namespace herd::bench

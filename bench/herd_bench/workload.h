@@ -64,7 +64,7 @@ class ConnectionWorkload {
   // IAMATs walk the slice round-robin (so N requests touch N distinct
   // clients); WHATSATs ask about a random client already confirmed.
   Request Next();
-  // The herd answered this IAMAT correctly with `at_line`.
+  // The herd answered this request correctly (an IAMAT with `at_line`).
   void Confirmed(const Request& request, std::string_view at_line);
   // No correct reply came; the client's state is unknown until re-reported.
   void Failed(const Request& request);
