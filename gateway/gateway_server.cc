@@ -227,6 +227,23 @@ ServerContext ContextWithLimits(const v1::GatewayLimits& configured) {
   return context;
 }
 
+// What a request does to the node's state, for ordering a connection's
+// pipelined requests (see Connection::AcceptLine).
+enum class Effect {
+  kNone,   // an invalid line: answered without asking the node
+  kRead,   // WHATSAT: reads a client's location
+  kWrite,  // IAMAT, AT: may change a client's location
+};
+
+Effect EffectOf(const Command& command) {
+  if (std::holds_alternative<WhatsatCommand>(command)) return Effect::kRead;
+  if (std::holds_alternative<IamatCommand>(command) ||
+      std::holds_alternative<AtCommand>(command)) {
+    return Effect::kWrite;
+  }
+  return Effect::kNone;
+}
+
 // One client connection. Everything here runs on the socket's executor (one
 // event loop, run by one thread): a reader, a writer, a watchdog, one handler
 // per WHATSAT or AT line, and the answers to its IAMATs (which go to the node
@@ -348,22 +365,30 @@ class Connection : public std::enable_shared_from_this<Connection>,
     }
   }
 
-  // Starts the work for one line, or waits while too many are in flight
+  // Starts the work for one line, or waits while it may not start yet
   // (backpressure: the client's further lines wait in the kernel).
+  //
+  // Pipelined requests run concurrently, but their effects keep the
+  // connection's order, as if each had waited for the one before: a WHATSAT
+  // starts only once every earlier IAMAT/AT on this connection is applied,
+  // and an IAMAT/AT only once every earlier WHATSAT has been answered. Runs
+  // of the same kind still overlap (IAMATs batch, WHATSATs run in parallel).
   asio::awaitable<void> AcceptLine(std::string line) {
     const v1::Instant received_at = WallClockNow();
     Extend(server_.limits.idle_timeout, deadline_reason_);
     server_.log->info("[{}] IN {}", id_, line);
     const uint64_t seq = first_slot_seq_ + slots_.size();
     slots_.emplace_back();
-    while (!closed_ && in_flight_ >= server_.limits.max_pipelined_requests) {
+    Command command = ParseCommand(line);
+    const Effect effect = EffectOf(command);
+    while (!closed_ && !MayStart(effect)) {
       reader_waiting_ = true;
       co_await WaitForSignal(reader_wake_);
       reader_waiting_ = false;
     }
     if (closed_) co_return;
     ++in_flight_;
-    Command command = ParseCommand(line);
+    ++in_flight_by_effect_[static_cast<size_t>(effect)];
     if (const auto* iamat = std::get_if<IamatCommand>(&command)) {
       ReplySlot& slot = slots_[seq - first_slot_seq_];
       slot.started = absl::Now();
@@ -375,9 +400,27 @@ class Connection : public std::enable_shared_from_this<Connection>,
       co_return;
     }
     asio::co_spawn(socket_.get_executor(),
-                   HandleLine(shared_from_this(), seq, std::move(line),
+                   HandleLine(shared_from_this(), seq, effect, std::move(line),
                               std::move(command)),
                    asio::detached);
+  }
+
+  // Whether a request with this effect may start now (see AcceptLine).
+  bool MayStart(Effect effect) const {
+    if (in_flight_ >= server_.limits.max_pipelined_requests) return false;
+    switch (effect) {
+      case Effect::kRead:
+        return InFlight(Effect::kWrite) == 0;
+      case Effect::kWrite:
+        return InFlight(Effect::kRead) == 0;
+      case Effect::kNone:
+        return true;
+    }
+    return true;
+  }
+
+  size_t InFlight(Effect effect) const {
+    return in_flight_by_effect_[static_cast<size_t>(effect)];
   }
 
   // An IAMAT's result, on a gRPC thread: the reply is made here, then
@@ -395,7 +438,7 @@ class Connection : public std::enable_shared_from_this<Connection>,
 
   // reply_or_error: the AT reply, or why the node failed.
   void FinishIamat(uint64_t seq, bool ok, std::string reply_or_error) {
-    EndInFlight();
+    EndInFlight(Effect::kWrite);
     if (closed_) return;
     ReplySlot& slot = slots_[seq - first_slot_seq_];
     if (server_.observer != nullptr) {
@@ -429,14 +472,15 @@ class Connection : public std::enable_shared_from_this<Connection>,
   }
 
   // A request's work is done: the reader may take another line.
-  void EndInFlight() {
+  void EndInFlight(Effect effect) {
     --in_flight_;
+    --in_flight_by_effect_[static_cast<size_t>(effect)];
     if (reader_waiting_) reader_wake_.cancel();
   }
 
   asio::awaitable<void> HandleLine(
       [[maybe_unused]] std::shared_ptr<Connection> keep_alive, uint64_t seq,
-      std::string line, Command command) {
+      Effect effect, std::string line, Command command) {
     std::string reply;
     const absl::Time started = absl::Now();
     try {
@@ -450,7 +494,7 @@ class Connection : public std::enable_shared_from_this<Connection>,
     if (server_.observer != nullptr) {
       server_.observer->OnRequest(RequestCommand(line), absl::Now() - started);
     }
-    EndInFlight();
+    EndInFlight(effect);
     CompleteSlot(seq, std::move(reply), /*close_after=*/false);
   }
 
@@ -601,11 +645,12 @@ class Connection : public std::enable_shared_from_this<Connection>,
   std::string deadline_reason_;
   asio::steady_timer watchdog_timer_;
   asio::steady_timer reader_wake_;
-  bool reader_waiting_ = false;  // on reader_wake_: too many in flight
+  bool reader_waiting_ = false;  // on reader_wake_: a line may not start yet
 
   std::deque<ReplySlot> slots_;
   uint64_t first_slot_seq_ = 0;  // sequence number of slots_.front()
   size_t in_flight_ = 0;
+  std::array<size_t, 3> in_flight_by_effect_{};  // indexed by Effect
   size_t pending_output_bytes_ = 0;
   // The replies being written (reused: no allocation per write).
   std::string output_;

@@ -45,7 +45,8 @@ constexpr char kKiwiTime[] = "1621464827.959498503";
 // are answered out of order; "refuse": that report alone is refused;
 // "break": the stream ends at once (UNAVAILABLE), the message unanswered;
 // "stuck": the message is never answered. WHATSATs for "slow" clients are
-// answered late too.
+// answered late too. events() tells in which order requests arrived and
+// were answered.
 class FakeNode final : public v1::HerdNode::CallbackService {
  public:
   ~FakeNode() override { JoinLateAnswers(); }
@@ -73,6 +74,7 @@ class FakeNode final : public v1::HerdNode::CallbackService {
       const v1::FindNearbyPlacesRequest* request,
       v1::FindNearbyPlacesResponse* response) override {
     GrpcReaction handler(handoff_);
+    Note("whatsat " + request->client_id());
     grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
     if (request->client_id() == "unknown") {
       reactor->Finish(grpc::Status(grpc::StatusCode::NOT_FOUND, "no such"));
@@ -148,6 +150,13 @@ class FakeNode final : public v1::HerdNode::CallbackService {
     std::lock_guard lock(mutex_);
     return propagations_;
   }
+  // "report ID" when a report arrives, "reported ID" when its answer is
+  // ready to be written, "whatsat ID" when a WHATSAT arrives, "answered ID"
+  // when its answer is.
+  std::vector<std::string> events() {
+    std::lock_guard lock(mutex_);
+    return events_;
+  }
 
   void JoinLateAnswers() {
     for (;;) {
@@ -183,6 +192,7 @@ class FakeNode final : public v1::HerdNode::CallbackService {
         return;
       }
       v1::ReportLocationsResponse response;
+      std::vector<std::string> answered;
       bool slow = false;
       bool stuck = false;
       bool broken = false;
@@ -205,6 +215,7 @@ class FakeNode final : public v1::HerdNode::CallbackService {
           continue;
         }
         *result->mutable_response() = Answer(report.report());
+        answered.push_back(id);
       }
       {
         std::lock_guard lock(mutex_);
@@ -212,15 +223,20 @@ class FakeNode final : public v1::HerdNode::CallbackService {
           breaking_ = true;
         } else if (!stuck && slow) {
           ++late_;
-          node_.AnswerLate([this, response = std::move(response)]() mutable {
+          node_.AnswerLate([this, response = std::move(response),
+                            answered = std::move(answered)]() mutable {
             {
               std::lock_guard late_lock(mutex_);
               --late_;
-              if (!breaking_) queue_.push_back(std::move(response));
+              if (!breaking_) {
+                node_.NoteAnswered(answered);
+                queue_.push_back(std::move(response));
+              }
             }
             Pump();
           });
         } else if (!stuck) {
+          node_.NoteAnswered(answered);
           queue_.push_back(std::move(response));
         }
       }
@@ -301,6 +317,16 @@ class FakeNode final : public v1::HerdNode::CallbackService {
   void Record(const v1::ReportLocationRequest& request) {
     std::lock_guard lock(mutex_);
     reports_.push_back(request);
+    events_.push_back("report " + request.client_id());
+  }
+
+  void Note(std::string event) {
+    std::lock_guard lock(mutex_);
+    events_.push_back(std::move(event));
+  }
+
+  void NoteAnswered(const std::vector<std::string>& client_ids) {
+    for (const std::string& id : client_ids) Note("reported " + id);
   }
 
   void AnswerLate(std::function<void()> answer) {
@@ -316,7 +342,8 @@ class FakeNode final : public v1::HerdNode::CallbackService {
       reactor->Finish(grpc::Status::OK);
       return;
     }
-    AnswerLate([this, reactor] {
+    AnswerLate([this, reactor, client] {
+      Note("answered " + client);
       handoff_.Release();
       reactor->Finish(grpc::Status::OK);
     });
@@ -327,6 +354,7 @@ class FakeNode final : public v1::HerdNode::CallbackService {
   int largest_message_ = 0;
   std::vector<v1::ReportLocationRequest> reports_;
   std::vector<v1::PropagateLocationRequest> propagations_;
+  std::vector<std::string> events_;
   std::vector<std::jthread> late_answers_;
   size_t place_name_padding_ = 0;
   GrpcHandoff handoff_;
@@ -475,6 +503,53 @@ TEST_F(GatewayServerTest, PipeliningBeyondTheInFlightLimitStillAnswersAll) {
     ASSERT_TRUE(reply.has_value()) << "reply " << i << " missing";
     EXPECT_THAT(*reply, HasSubstr(fmt::format(" slow{} ", i)));
   }
+}
+
+// Where events has none of a or b, an error naming the missing one; else
+// whether a comes before b.
+::testing::AssertionResult ComesBefore(const std::vector<std::string>& events,
+                                       const std::string& a,
+                                       const std::string& b) {
+  const auto a_at = std::find(events.begin(), events.end(), a);
+  const auto b_at = std::find(events.begin(), events.end(), b);
+  if (a_at == events.end() || b_at == events.end()) {
+    return ::testing::AssertionFailure()
+           << "missing '" << (a_at == events.end() ? a : b) << "' in "
+           << ::testing::PrintToString(events);
+  }
+  if (a_at < b_at) return ::testing::AssertionSuccess();
+  return ::testing::AssertionFailure()
+         << "'" << b << "' came before '" << a << "' in "
+         << ::testing::PrintToString(events);
+}
+
+// Pipelined lines act in the order sent: the node answers these IAMATs late,
+// yet each WHATSAT behind one reaches the node only after it is applied, and
+// the IAMAT behind a (late) WHATSAT only after that is answered.
+TEST_F(GatewayServerTest, PipelinedEffectsKeepTheConnectionsOrder) {
+  StartGateway();
+  auto client = Connect();
+  ASSERT_NE(client, nullptr);
+  ASSERT_TRUE(client->Send(IamatLine("slow-a") + "WHATSAT slow-a 10 1\n" +
+                           "WHATSAT slow-b 10 1\n" + IamatLine("slow-b") +
+                           IamatLine("slow-c") + IamatLine("slow-d") +
+                           "WHATSAT slow-d 10 1\n"));
+  for (const std::string id :
+       {"slow-a", "slow-a", "slow-b", "slow-b", "slow-c", "slow-d", "slow-d"}) {
+    const auto reply = client->ReadLine();
+    ASSERT_TRUE(reply.has_value()) << "no reply about " << id;
+    EXPECT_THAT(*reply, HasSubstr(" " + id + " "));
+    if (!reply->starts_with("AT Hamilton ")) {  // a WHATSAT's: AT line, JSON
+      ASSERT_TRUE(client->ReadUntil("\n\n").has_value());
+    }
+  }
+  const std::vector<std::string> events = node_.events();
+  EXPECT_TRUE(ComesBefore(events, "reported slow-a", "whatsat slow-a"));
+  EXPECT_TRUE(ComesBefore(events, "answered slow-b", "report slow-b"));
+  EXPECT_TRUE(ComesBefore(events, "reported slow-c", "whatsat slow-d"));
+  EXPECT_TRUE(ComesBefore(events, "reported slow-d", "whatsat slow-d"));
+  // Consecutive IAMATs still go to the node without waiting for each other.
+  EXPECT_TRUE(ComesBefore(events, "report slow-d", "reported slow-c"));
 }
 
 TEST_F(GatewayServerTest, MalformedLinesGetQuestionMarkAndConnectionStays) {

@@ -56,3 +56,19 @@ def test_whatsat_in_the_middle_of_nowhere_has_no_results(herd):
         assert client.read_line().startswith("AT Powell ")
         body = json.loads("\n".join(client.read_until_blank_line()))
     assert body["results"] == []
+
+
+def test_whatsat_pipelined_behind_its_iamat_sees_it(herd):
+    """One write with IAMAT then WHATSAT for the same new client, as
+    `printf 'IAMAT ...\\nWHATSAT ...\\n' | nc` sends them: the WHATSAT must
+    see the location the IAMAT before it reported, every time."""
+    with herd.client("Alford") as client:
+        for _ in range(20):
+            client_id = unique_client("pipelined")
+            client.send_raw((iamat(client_id, UCLA, time_text(now_nanos())) +
+                             f"\nWHATSAT {client_id} 10 3\n").encode())
+            at_line = client.read_line()
+            parse_at_reply(at_line)
+            assert client.read_line() == at_line, "WHATSAT did not see the IAMAT"
+            body = json.loads("\n".join(client.read_until_blank_line()))
+            assert body["status"] == "OK"
