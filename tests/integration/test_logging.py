@@ -2,6 +2,7 @@
 connection opened and closed, and its peer links going up and down."""
 
 import re
+import signal
 
 from at_line import UCLA, iamat, now_nanos, time_text, unique_client
 from polling import wait_until
@@ -75,3 +76,17 @@ def test_log_timestamps_every_line(herd):
     stamp = re.compile(r"^\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d")
     lines = log_lines(herd, "Powell")
     assert lines and all(stamp.match(l) for l in lines), lines[:5]
+
+
+def test_log_keeps_its_last_lines_at_a_clean_stop(herd):
+    """SIGTERM: the connections the stop closes and the final "stopped"
+    line are in the file by the time the process has exited (read at once,
+    with no waiting: whatever was not written then is lost)."""
+    with herd.client("Powell") as client:
+        address = client.local_address
+        client.request("HELLO")
+        assert herd.kill("Powell", signal.SIGTERM) == 0
+    lines = log_lines(herd, "Powell")
+    assert any(address in l and "dropped: server stopping" in l
+               for l in lines), lines[-5:]
+    assert lines and "herdnode Powell stopped" in lines[-1], lines[-5:]
