@@ -5,7 +5,7 @@
 
 #include "grpcpp/client_context.h"
 #include "grpcpp/support/client_callback.h"
-#include "herdnode/grpc_handoff.h"
+#include "herdnode/handoff_stream.h"
 #include "herdnode/proto_reuse.h"
 
 namespace herd::gateway {
@@ -38,8 +38,8 @@ struct ReportBatcher::Outgoing {
 // dropped exactly once, once the batcher has taken the stream out of service
 // (and cancelled it) and no write of its is claimed.
 class ReportBatcher::Stream final
-    : public grpc::ClientBidiReactor<v1::ReportLocationsRequest,
-                                     v1::ReportLocationsResponse> {
+    : public HandoffClientStream<v1::ReportLocationsRequest,
+                                 v1::ReportLocationsResponse> {
  public:
   // A report written (or queued) on this stream that has no result yet.
   struct Waiting {
@@ -58,33 +58,21 @@ class ReportBatcher::Stream final
   // Before StartCall, the first read and the hold only queue up, so this
   // may run under the batcher's lock.
   Stream(ReportBatcher& batcher, v1::HerdNode::Stub& stub) : batcher_(batcher) {
-    stub.async()->ReportLocations(&context_, this);
-    StartRead(response_);
+    stub.async()->ReportLocations(context(), this);
+    HandOffRead(response_);
     AddHold();
   }
 
   // Like every operation below, outside the batcher's lock: gRPC may run
-  // reactions inline. Each hands the stream to gRPC (see GrpcHandoff).
-  void Start() {
-    handoff_.Release();
-    StartCall();
-  }
-  void Write() {
-    const v1::ReportLocationsRequest* message = &writing->message;
-    handoff_.Release();  // after reading writing: OnWriteDone moves it
-    StartWrite(message);
-  }
+  // reactions inline.
+  void Start() { HandOffCall(); }
+  // writing is read before the hand-off: the write's WriteDone moves it.
+  void Write() { HandOffWrite(&writing->message); }
   // Ends the call (a write or read in progress fails at once).
-  void Cancel() {
-    handoff_.Release();
-    context_.TryCancel();
-  }
-  // Lets gRPC finish the stream (and OnDone free it) once its operations
-  // are done; nothing may touch it after.
-  void DropHold() {
-    handoff_.Release();
-    RemoveHold();
-  }
+  void Cancel() { HandOffCancel(); }
+  // Lets gRPC finish the stream (and Done free it) once its operations are
+  // done; nothing may touch it after.
+  void DropHold() { HandOffHoldRemoval(); }
 
   // Moves the waiter of every result of the response just read into
   // answers_ (under the batcher's lock), then delivers them (outside it).
@@ -116,23 +104,8 @@ class ReportBatcher::Stream final
     }
     answers_.clear();
     response_ = arena_.NewMessage<v1::ReportLocationsResponse>();
-    v1::ReportLocationsResponse* into = response_;
-    // Not read after the hand-off: the read's OnReadDone sets it again.
-    handoff_.Release();
-    StartRead(into);
-  }
-
-  void OnWriteDone(bool ok) override {
-    GrpcReaction reaction(handoff_);
-    batcher_.OnWriteDone(this, ok);
-  }
-  void OnReadDone(bool ok) override {
-    GrpcReaction reaction(handoff_);
-    batcher_.OnReadDone(this, ok);
-  }
-  void OnDone(const grpc::Status& /*status*/) override {
-    handoff_.Acquire();
-    batcher_.OnStreamDone(this);
+    // Nothing here touches response_ after the hand-off (ReadDone reads it).
+    HandOffRead(response_);
   }
 
   // Guarded by the batcher's mu_. Request ids are first_id, first_id + 1,
@@ -146,9 +119,13 @@ class ReportBatcher::Stream final
   bool detached = false;
 
  private:
+  void WriteDone(bool ok) override { batcher_.OnWriteDone(this, ok); }
+  void ReadDone(bool ok) override { batcher_.OnReadDone(this, ok); }
+  void Done(const grpc::Status& /*status*/) override {
+    batcher_.OnStreamDone(this);
+  }
+
   ReportBatcher& batcher_;
-  GrpcHandoff handoff_;
-  grpc::ClientContext context_;
   // Only the read reactions touch these, one at a time.
   ParseArena arena_{kResponseArenaBytes};
   v1::ReportLocationsResponse* response_ =

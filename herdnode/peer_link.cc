@@ -8,7 +8,7 @@
 #include "grpcpp/create_channel.h"
 #include "grpcpp/security/credentials.h"
 #include "grpcpp/support/channel_arguments.h"
-#include "herdnode/grpc_handoff.h"
+#include "herdnode/handoff_stream.h"
 #include "herdnode/location_check.h"
 #include "herdnode/location_text.h"
 #include "herdnode/status_text.h"
@@ -73,46 +73,24 @@ std::string_view LinkStateName(LinkState state) {
 // completing is how a broken (or ended) stream is noticed even when nothing
 // is being written.
 class PeerLink::LiveStream final
-    : public grpc::ClientBidiReactor<v1::PropagateLocationsRequest,
-                                     v1::PropagateLocationsResponse> {
+    : public HandoffClientStream<v1::PropagateLocationsRequest,
+                                 v1::PropagateLocationsResponse> {
  public:
   LiveStream(PeerLink& link, v1::HerdNode::Stub& stub) : link_(link) {
     request_.set_from_server(link.options_.self_name);
-    stub.async()->PropagateLocations(&context_, this);
+    stub.async()->PropagateLocations(context(), this);
     AddHold();
-    StartRead(&answer_);
-    handoff_.Release();
-    StartCall();
+    HandOffRead(&answer_);
+    HandOffCall();
   }
 
-  // Each of these hands the stream to gRPC (see GrpcHandoff).
   // The message being written; only touched by the writer of the moment.
   v1::PropagateLocationsRequest& request() { return request_; }
-  void Write() {
-    handoff_.Release();
-    StartWrite(&request_);
-  }
-  void Cancel() {
-    handoff_.Release();
-    context_.TryCancel();
-  }
+  void Write() { HandOffWrite(&request_); }
+  void Cancel() { HandOffCancel(); }
   void Close() {
-    handoff_.Release();
-    context_.TryCancel();
-    RemoveHold();
-  }
-
-  void OnWriteDone(bool ok) override {
-    GrpcReaction reaction(handoff_);
-    link_.OnWriteDone(this, ok);
-  }
-  void OnReadDone(bool ok) override {
-    GrpcReaction reaction(handoff_);
-    link_.OnStreamEnding(this, ok);
-  }
-  void OnDone(const grpc::Status& status) override {
-    handoff_.Acquire();
-    link_.OnStreamDone(this, status);
+    HandOffCancel();
+    HandOffHoldRemoval();
   }
 
   // Guarded by the link's mu_.
@@ -120,9 +98,13 @@ class PeerLink::LiveStream final
   bool detached = false;
 
  private:
+  void WriteDone(bool ok) override { link_.OnWriteDone(this, ok); }
+  void ReadDone(bool ok) override { link_.OnStreamEnding(this, ok); }
+  void Done(const grpc::Status& status) override {
+    link_.OnStreamDone(this, status);
+  }
+
   PeerLink& link_;
-  GrpcHandoff handoff_;
-  grpc::ClientContext context_;
   v1::PropagateLocationsRequest request_;
   v1::PropagateLocationsResponse answer_;
 };

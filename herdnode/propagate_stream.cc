@@ -3,7 +3,7 @@
 #include <utility>
 
 #include "fmt/format.h"
-#include "herdnode/grpc_handoff.h"
+#include "herdnode/handoff_stream.h"
 #include "herdnode/location_check.h"
 #include "herdnode/status_text.h"
 
@@ -11,8 +11,8 @@ namespace herd {
 namespace {
 
 class PropagateStreamReactor final
-    : public grpc::ServerBidiReactor<v1::PropagateLocationsRequest,
-                                     v1::PropagateLocationsResponse> {
+    : public HandoffServerStream<v1::PropagateLocationsRequest,
+                                 v1::PropagateLocationsResponse> {
  public:
   PropagateStreamReactor(grpc::CallbackServerContext* context,
                          StreamAuthorizer authorize, Flooder& flooder,
@@ -23,14 +23,12 @@ class PropagateStreamReactor final
         log_(std::move(log)) {}
 
   void Begin() {
-    Read();
-    // Until gRPC binds this reactor (when the handler returns it), StartRead
-    // only records the wish in the reactor itself: released again after.
-    handoff_.Release();
+    HandOffRead(&request_);
+    HandOffReactor();
   }
 
-  void OnReadDone(bool ok) override {
-    GrpcReaction reaction(handoff_);
+ private:
+  void ReadDone(bool ok) override {
     if (!ok) {
       EndOfStream();
       return;
@@ -38,7 +36,7 @@ class PropagateStreamReactor final
     if (link_ == nullptr) {
       absl::StatusOr<PeerLink*> link = authorize_(request_.from_server());
       if (!link.ok()) {
-        FinishNow(
+        HandOffFinish(
             grpc::Status(static_cast<grpc::StatusCode>(link.status().code()),
                          StatusMessage(link.status())));
         return;
@@ -47,7 +45,7 @@ class PropagateStreamReactor final
       from_ = request_.from_server();
       log_->info("peer {} IN PropagateLocations stream opened", from_);
     } else if (request_.from_server() != from_) {
-      FinishNow(grpc::Status(
+      HandOffFinish(grpc::Status(
           grpc::StatusCode::INVALID_ARGUMENT,
           fmt::format("from_server changed from '{}' to '{}' within a stream",
                       from_, request_.from_server())));
@@ -73,55 +71,32 @@ class PropagateStreamReactor final
       // batches wait in HTTP/2's flow-control window and then at the
       // sender, whose queue keeps each client's newest once it is long.
       flooder_.AfterDurable(
-          [this](const absl::Status& /*durable*/) { Read(); });
+          [this](const absl::Status& /*durable*/) { HandOffRead(&request_); });
       return;
     }
-    Read();
-  }
-
-  void OnWriteDone(bool /*ok*/) override {
-    // The only write is StartWriteAndFinish's: OnDone follows.
-    GrpcReaction reaction(handoff_);
-  }
-
-  void OnDone() override {
-    handoff_.Acquire();
-    // gRPC is done with this reactor: it owned itself until now.
-    std::unique_ptr<PropagateStreamReactor> self(this);
-  }
-
- private:
-  // Every operation handed to gRPC goes through these (see GrpcHandoff).
-  void Read() {
-    handoff_.Release();
-    StartRead(&request_);
-  }
-  void FinishNow(grpc::Status status) {
-    handoff_.Release();
-    Finish(std::move(status));
+    HandOffRead(&request_);
   }
 
   void EndOfStream() {
     if (context_->IsCancelled()) {
       // The peer or the server went away: nobody reads the answer.
-      FinishNow(grpc::Status(grpc::StatusCode::CANCELLED, "stream cancelled"));
+      HandOffFinish(
+          grpc::Status(grpc::StatusCode::CANCELLED, "stream cancelled"));
       return;
     }
     flooder_.AfterDurable([this](const absl::Status& durable) {
       if (!durable.ok()) {
-        FinishNow(grpc::Status(
+        HandOffFinish(grpc::Status(
             grpc::StatusCode::UNAVAILABLE,
             "updates not acknowledged: " + StatusMessage(durable)));
         return;
       }
       response_.set_updates_received(received_);
-      handoff_.Release();
-      StartWriteAndFinish(&response_, grpc::WriteOptions(), grpc::Status::OK);
+      HandOffWriteAndFinish(&response_, grpc::Status::OK);
     });
   }
 
   grpc::CallbackServerContext* const context_;
-  GrpcHandoff handoff_;
   StreamAuthorizer authorize_;
   Flooder& flooder_;
   const std::shared_ptr<spdlog::logger> log_;

@@ -5,7 +5,7 @@
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
-#include "herdnode/grpc_handoff.h"
+#include "herdnode/handoff_stream.h"
 #include "herdnode/location_check.h"
 #include "herdnode/mutex.h"
 #include "herdnode/proto_reuse.h"
@@ -18,8 +18,8 @@ namespace {
 constexpr size_t kRequestArenaBytes = size_t{16} * 1024;
 
 class ReportStreamReactor final
-    : public grpc::ServerBidiReactor<v1::ReportLocationsRequest,
-                                     v1::ReportLocationsResponse> {
+    : public HandoffServerStream<v1::ReportLocationsRequest,
+                                 v1::ReportLocationsResponse> {
  public:
   ReportStreamReactor(grpc::CallbackServerContext* context,
                       std::string self_name, Flooder& flooder,
@@ -31,14 +31,12 @@ class ReportStreamReactor final
 
   void Begin() {
     log_->info("client IN ReportLocations stream opened");
-    Read();
-    // Until gRPC binds this reactor (when the handler returns it), StartRead
-    // only records the wish in the reactor itself: released again after.
-    handoff_.Release();
+    ReadNext();
+    HandOffReactor();
   }
 
-  void OnReadDone(bool ok) override {
-    GrpcReaction reaction(handoff_);
+ private:
+  void ReadDone(bool ok) override {
     if (!ok) {
       EndOfRequests();
       return;
@@ -79,12 +77,11 @@ class ReportStreamReactor final
     }
     // Read the next message only now: reports of one stream are flooded in
     // the order the gateway sent them.
-    Read();
+    ReadNext();
     OneAnswered(batch);  // the guard NewBatch took
   }
 
-  void OnWriteDone(bool ok) override {
-    GrpcReaction reaction(handoff_);
+  void WriteDone(bool ok) override {
     {
       MutexLock lock(&mu_);
       writing_ = false;
@@ -95,23 +92,14 @@ class ReportStreamReactor final
     WriteOrFinish();
   }
 
-  void OnDone() override {
-    handoff_.Acquire();
-    // gRPC is done with this reactor: it owned itself until now.
-    std::unique_ptr<ReportStreamReactor> self(this);
-    log_->info("client ReportLocations stream closed");
-  }
+  void Done() override { log_->info("client ReportLocations stream closed"); }
 
- private:
   // Reads the next message into a fresh one (the last one's reports have
   // been copied into results and floods: nothing refers to it).
-  void Read() {
+  void ReadNext() {
     request_ = read_arena_.NewMessage<v1::ReportLocationsRequest>();
-    v1::ReportLocationsRequest* into = request_;
-    // Hands the stream to gRPC (see GrpcHandoff); request_ is not read after
-    // this, as the read's OnReadDone sets it again.
-    handoff_.Release();
-    StartRead(into);
+    // Nothing here touches request_ after the hand-off (ReadDone reads it).
+    HandOffRead(request_);
   }
 
   // One request message's results; complete once waiting reaches 0.
@@ -194,20 +182,17 @@ class ReportStreamReactor final
       }
     }
     if (to_write != nullptr) {
-      handoff_.Release();  // hands the stream to gRPC (see GrpcHandoff)
-      StartWrite(to_write);
+      HandOffWrite(to_write);
     } else if (finish) {
       grpc::Status status =
           context_->IsCancelled()
               ? grpc::Status(grpc::StatusCode::CANCELLED, "stream cancelled")
               : grpc::Status::OK;
-      handoff_.Release();  // hands the stream to gRPC (see GrpcHandoff)
-      Finish(std::move(status));
+      HandOffFinish(std::move(status));
     }
   }
 
   grpc::CallbackServerContext* const context_;
-  GrpcHandoff handoff_;
   const std::string self_name_;
   Flooder& flooder_;
   const std::shared_ptr<spdlog::logger> log_;

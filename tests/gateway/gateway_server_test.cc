@@ -23,6 +23,7 @@
 #include "gtest/gtest.h"
 #include "herd/v1/herd.grpc.pb.h"
 #include "herdnode/grpc_handoff.h"
+#include "herdnode/handoff_stream.h"
 #include "herdnode/location_text.h"
 #include "spdlog/logger.h"
 #include "spdlog/sinks/ringbuffer_sink.h"
@@ -173,16 +174,16 @@ class FakeNode final : public v1::HerdNode::CallbackService {
  private:
   // The server end of one ReportLocations stream (see the class comment).
   class ReportStream final
-      : public grpc::ServerBidiReactor<v1::ReportLocationsRequest,
-                                       v1::ReportLocationsResponse> {
+      : public HandoffServerStream<v1::ReportLocationsRequest,
+                                   v1::ReportLocationsResponse> {
    public:
     explicit ReportStream(FakeNode& node) : node_(node) {
-      handoff_.Release();
-      StartRead(&request_);
+      HandOffRead(&request_);
+      HandOffReactor();
     }
 
-    void OnReadDone(bool ok) override {
-      GrpcReaction reaction(handoff_);
+   private:
+    void ReadDone(bool ok) override {
       if (!ok) {
         {
           std::lock_guard lock(mutex_);
@@ -240,15 +241,11 @@ class FakeNode final : public v1::HerdNode::CallbackService {
           queue_.push_back(std::move(response));
         }
       }
-      if (!broken) {
-        handoff_.Release();
-        StartRead(&request_);
-      }
+      if (!broken) HandOffRead(&request_);
       Pump();
     }
 
-    void OnWriteDone(bool /*ok*/) override {
-      GrpcReaction reaction(handoff_);
+    void WriteDone(bool /*ok*/) override {
       {
         std::lock_guard lock(mutex_);
         writing_ = false;
@@ -257,12 +254,6 @@ class FakeNode final : public v1::HerdNode::CallbackService {
       Pump();
     }
 
-    void OnDone() override {
-      handoff_.Acquire();
-      std::unique_ptr<ReportStream> self(this);
-    }
-
-   private:
     static v1::ReportLocationResponse Answer(
         const v1::ReportLocationRequest& request) {
       v1::ReportLocationResponse response;
@@ -297,13 +288,11 @@ class FakeNode final : public v1::HerdNode::CallbackService {
         }
         finished_ = finish.has_value();
       }
-      if (to_write != nullptr || finish.has_value()) handoff_.Release();
-      if (to_write != nullptr) StartWrite(to_write);
-      if (finish.has_value()) Finish(*finish);
+      if (to_write != nullptr) HandOffWrite(to_write);
+      if (finish.has_value()) HandOffFinish(*finish);
     }
 
     FakeNode& node_;
-    GrpcHandoff handoff_;
     v1::ReportLocationsRequest request_;
     std::mutex mutex_;
     std::deque<v1::ReportLocationsResponse> queue_;

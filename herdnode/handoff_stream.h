@@ -1,0 +1,132 @@
+// Bidirectional stream reactors whose every hand-off to and from gRPC goes
+// through one GrpcHandoff (see grpc_handoff.h), so that ThreadSanitizer sees
+// the order gRPC guarantees.
+//
+// A derived class starts operations with the HandOff* calls (each releases
+// the handoff, then hands the operation to gRPC) and does its work in the
+// reactions ReadDone, WriteDone and Done; the gRPC callbacks that run them
+// are final here, so no reaction can forget to acquire the handoff.
+#ifndef HERD_HERDNODE_HANDOFF_STREAM_H_
+#define HERD_HERDNODE_HANDOFF_STREAM_H_
+
+#include <memory>
+#include <utility>
+
+#include "grpcpp/client_context.h"
+#include "grpcpp/support/client_callback.h"
+#include "grpcpp/support/server_callback.h"
+#include "grpcpp/support/status.h"
+#include "herdnode/grpc_handoff.h"
+
+namespace herd {
+
+// The server end of a stream. It owns itself: gRPC's OnDone runs Done(),
+// then deletes it.
+template <typename Request, typename Response>
+class HandoffServerStream : public grpc::ServerBidiReactor<Request, Response> {
+ protected:
+  // The method handler's last step before it returns the reactor: gRPC binds
+  // it on another thread, and what was started before that (a first read)
+  // is only recorded in the reactor itself.
+  void HandOffReactor() { handoff_.Release(); }
+
+  void HandOffRead(Request* into) {
+    handoff_.Release();
+    this->StartRead(into);
+  }
+  void HandOffWrite(const Response* message) {
+    handoff_.Release();
+    this->StartWrite(message);
+  }
+  void HandOffWriteAndFinish(const Response* message, grpc::Status status) {
+    handoff_.Release();
+    this->StartWriteAndFinish(message, grpc::WriteOptions(), std::move(status));
+  }
+  void HandOffFinish(grpc::Status status) {
+    handoff_.Release();
+    this->Finish(std::move(status));
+  }
+
+  // The reactions, each inside a GrpcReaction.
+  virtual void ReadDone(bool ok) = 0;
+  virtual void WriteDone(bool /*ok*/) {}
+  // gRPC is done with the stream: every reaction has returned. The stream
+  // is deleted right after.
+  virtual void Done() {}
+
+ private:
+  void OnReadDone(bool ok) final {
+    GrpcReaction reaction(handoff_);
+    ReadDone(ok);
+  }
+  void OnWriteDone(bool ok) final {
+    GrpcReaction reaction(handoff_);
+    WriteDone(ok);
+  }
+  void OnDone() final {
+    handoff_.Acquire();
+    const std::unique_ptr<HandoffServerStream> self(this);
+    Done();
+  }
+
+  GrpcHandoff handoff_;
+};
+
+// The client end of a stream, with its ClientContext. Whoever owns it learns
+// of the end from Done() and frees it then (not before).
+template <typename Request, typename Response>
+class HandoffClientStream : public grpc::ClientBidiReactor<Request, Response> {
+ protected:
+  // For the stub's async() call that binds this reactor to a new stream.
+  grpc::ClientContext* context() { return &context_; }
+
+  void HandOffCall() {
+    handoff_.Release();
+    this->StartCall();
+  }
+  void HandOffRead(Response* into) {
+    handoff_.Release();
+    this->StartRead(into);
+  }
+  void HandOffWrite(const Request* message) {
+    handoff_.Release();
+    this->StartWrite(message);
+  }
+  // Ends the call: an operation in progress fails at once.
+  void HandOffCancel() {
+    handoff_.Release();
+    context_.TryCancel();
+  }
+  // Lets gRPC finish the stream once its operations are done (see AddHold);
+  // nothing may touch the stream after this but its reactions.
+  void HandOffHoldRemoval() {
+    handoff_.Release();
+    this->RemoveHold();
+  }
+
+  // The reactions, each inside a GrpcReaction; Done after an Acquire().
+  virtual void ReadDone(bool ok) = 0;
+  virtual void WriteDone(bool ok) = 0;
+  virtual void Done(const grpc::Status& status) = 0;
+
+ private:
+  void OnReadDone(bool ok) final {
+    GrpcReaction reaction(handoff_);
+    ReadDone(ok);
+  }
+  void OnWriteDone(bool ok) final {
+    GrpcReaction reaction(handoff_);
+    WriteDone(ok);
+  }
+  void OnDone(const grpc::Status& status) final {
+    handoff_.Acquire();
+    Done(status);
+  }
+
+  GrpcHandoff handoff_;
+  grpc::ClientContext context_;
+};
+
+}  // namespace herd
+
+#endif  // HERD_HERDNODE_HANDOFF_STREAM_H_
