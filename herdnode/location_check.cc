@@ -25,8 +25,9 @@ absl::Status CheckClientId(std::string_view client_id) {
     return absl::InvalidArgumentError("client ID is empty");
   }
   if (HasWhitespaceOrControl(client_id)) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "client ID '", std::string(client_id), "' contains whitespace"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("client ID '", std::string(client_id),
+                     "' contains whitespace or a control character"));
   }
   return absl::OkStatus();
 }
@@ -67,7 +68,8 @@ absl::Status CheckPeerLocation(const v1::Location& location) {
       HasWhitespaceOrControl(location.origin_server())) {
     return absl::InvalidArgumentError(absl::StrCat(
         "origin_server '", location.origin_server(), "' of client ",
-        location.client_id(), " is empty or contains whitespace"));
+        location.client_id(),
+        " is empty or contains whitespace or a control character"));
   }
   return CheckInstant(location.server_time(), "server_time");
 }

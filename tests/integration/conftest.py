@@ -27,7 +27,8 @@ def herdnode_bin(request):
     path = Path(path)
     if not (path.is_file() and os.access(path, os.X_OK)):
         pytest.fail(f"herdnode binary {path} does not exist or is not executable")
-    return path
+    # Absolute: some tests start servers from another working directory.
+    return path.resolve()
 
 
 @pytest.fixture(scope="session")

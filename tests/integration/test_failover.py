@@ -39,8 +39,9 @@ def test_herd_survives_parker_crash_and_heals_on_restart(herd):
 
     herd.restart("Parker")
 
-    # Parker (empty after the crash) learns everything, and what only
-    # Hamilton knew reaches the rest through Parker.
+    # Parker (which recovers from its own disk only what it had accepted
+    # before the crash) catches up on the rest, and what only Hamilton knew
+    # reaches the rest through Parker.
     herd.wait_for_location(before_crash, where=newest(before_time))
     herd.wait_for_location(at_alford, where=newest(at_alford_time))
     herd.wait_for_location(at_bolden, where=newest(at_bolden_time))

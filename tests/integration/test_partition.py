@@ -25,8 +25,9 @@ SEED = int(os.environ.get("HERD_PARTITION_SEED", "3141592653"))
 CUT_OFF = "Parker"
 # A link over a pulled cable fails once the kernel gives up resolving the
 # peer's address ("No route to host", seconds) or, at the latest, when gRPC's
-# keepalive ping (sent after 30 s, answer awaited 10 s; herdnode/
-# peer_link.cc) goes unanswered; room for that and a catch-up's deadline.
+# keepalive ping (sent every 2 s, answer awaited 3 s; herdnode/
+# peer_link.cc) goes unanswered; ample room for that and a catch-up's
+# deadline on a loaded machine.
 LINK_DOWN_TIMEOUT = 90.0
 # One IAMAT at most every PAUSE seconds: hundreds of writes on every side
 # during the cut, without starving the nodes of the shared CPU.
