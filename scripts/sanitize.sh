@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Builds herd and its tests with sanitizers and runs the unit and end-to-end
-# suites under them; any report fails the run.
+# Builds herd and its tests with clang and sanitizers and runs the unit and
+# end-to-end suites under them; any report fails the run. Installs missing
+# Debian packages first, like test.sh. CI runs both (.ci/run).
 #
 # Usage: scripts/sanitize.sh asan|tsan [ctest arguments...]
 #   asan: AddressSanitizer + UndefinedBehaviorSanitizer (preset asan-ubsan)
@@ -21,6 +22,8 @@ esac
 shift
 
 build_dir=${HERD_SANITIZE_BUILD_DIR:-${build_dir}}
+source scripts/deps.sh
+herd_install_deps
 launcher=()
 if command -v ccache >/dev/null; then
   launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
