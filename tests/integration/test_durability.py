@@ -90,3 +90,63 @@ def test_random_sigkills_under_load_lose_no_acknowledged_location(
     finally:
         load.stop()
     wait_for_the_oracle(herd, load)
+
+
+def newest_segment(data_directory, name):
+    segments = sorted((data_directory / name).glob("log.*"))
+    assert segments, f"no log segment in {data_directory / name}"
+    return segments[-1]
+
+
+def first_record_cut_short(segment):
+    """The bytes a crash in the middle of appending this segment's first
+    record again would leave: all of it but its last 5 bytes (see
+    herdnode/record_format.h: a 24-byte file header, then length u32 |
+    CRC-32C u32 | payload)."""
+    data = segment.read_bytes()
+    header, overhead = 24, 8
+    assert len(data) >= header + overhead, f"{segment} holds no record"
+    length = int.from_bytes(data[header:header + 4], "little")
+    record = data[header:header + overhead + length]
+    assert len(record) == overhead + length, f"{segment}: first record cut"
+    return record[:-5]
+
+
+def test_torn_tail_after_sigkill_is_dropped_and_the_log_goes_on(
+        make_herd, tmp_path):
+    data = tmp_path / "data"
+    herd = make_herd(edit_config=with_durability(data))
+    clock = IncreasingClock()
+    acknowledged = {}
+    for i in range(10):
+        client_id = unique_client(f"torn{i}")
+        acknowledged[client_id] = report(herd, "Powell", client_id, clock)
+    # Everyone down, so that what Powell holds next can only come from its
+    # own disk.
+    for name in herd.names:
+        assert herd.kill(name, signal.SIGKILL) == -signal.SIGKILL
+    segment = newest_segment(data, "Powell")
+    torn = first_record_cut_short(segment)
+    with segment.open("ab") as file:
+        file.write(torn)
+
+    def powell_holds_everything_acknowledged():
+        for client_id, sent in acknowledged.items():
+            location = herd.location("Powell", client_id)
+            assert location is not None, f"Powell lost {client_id} {sent}"
+            assert location.client_time_text == sent, client_id
+
+    herd.restart("Powell")
+    log = herd.log_path("Powell").read_text(errors="replace")
+    assert f"dropping a torn tail of {len(torn)} bytes" in log
+    powell_holds_everything_acknowledged()
+
+    # The tail was cut before anything new was appended: a report after the
+    # recovery survives the next crash, and that recovery finds no damage.
+    later = unique_client("after-torn")
+    acknowledged[later] = report(herd, "Powell", later, clock)
+    assert herd.kill("Powell", signal.SIGKILL) == -signal.SIGKILL
+    herd.restart("Powell")
+    powell_holds_everything_acknowledged()
+    log = herd.log_path("Powell").read_text(errors="replace")
+    assert log.count("dropping a torn tail") == 1, "a second torn tail"
