@@ -19,111 +19,109 @@
 #include "herdnode/grpc_handoff.h"
 
 namespace herd {
+namespace handoff_internal {
 
-// The server end of a stream. It owns itself: gRPC's OnDone runs Done(),
-// then deletes it.
-template <typename Request, typename Response>
-class HandoffServerStream : public grpc::ServerBidiReactor<Request, Response> {
+// What both ends share: reads, writes and their reactions. GrpcReactor is
+// grpc::ServerBidiReactor or grpc::ClientBidiReactor.
+template <typename GrpcReactor>
+class HandoffReactor : public GrpcReactor {
  protected:
-  // The method handler's last step before it returns the reactor: gRPC binds
-  // it on another thread, and what was started before that (a first read)
-  // is only recorded in the reactor itself.
-  void HandOffReactor() { handoff_.Release(); }
-
-  void HandOffRead(Request* into) {
+  template <typename Message>
+  void HandOffRead(Message* into) {
     handoff_.Release();
     this->StartRead(into);
   }
-  void HandOffWrite(const Response* message) {
+  template <typename Message>
+  void HandOffWrite(const Message* message) {
     handoff_.Release();
     this->StartWrite(message);
-  }
-  void HandOffWriteAndFinish(const Response* message, grpc::Status status) {
-    handoff_.Release();
-    this->StartWriteAndFinish(message, grpc::WriteOptions(), std::move(status));
-  }
-  void HandOffFinish(grpc::Status status) {
-    handoff_.Release();
-    this->Finish(std::move(status));
   }
 
   // The reactions, each inside a GrpcReaction.
   virtual void ReadDone(bool ok) = 0;
   virtual void WriteDone(bool /*ok*/) {}
+
+  GrpcHandoff handoff_;
+
+ private:
+  void OnReadDone(bool ok) final {
+    GrpcReaction reaction(handoff_);
+    ReadDone(ok);
+  }
+  void OnWriteDone(bool ok) final {
+    GrpcReaction reaction(handoff_);
+    WriteDone(ok);
+  }
+};
+
+}  // namespace handoff_internal
+
+// The server end of a stream. It owns itself: gRPC's OnDone runs Done(),
+// then deletes it.
+template <typename Request, typename Response>
+class HandoffServerStream : public handoff_internal::HandoffReactor<
+                                grpc::ServerBidiReactor<Request, Response>> {
+ protected:
+  // The method handler's last step before it returns the reactor: gRPC binds
+  // it on another thread, and what was started before that (a first read)
+  // is only recorded in the reactor itself.
+  void HandOffReactor() { this->handoff_.Release(); }
+
+  void HandOffWriteAndFinish(const Response* message, grpc::Status status) {
+    this->handoff_.Release();
+    this->StartWriteAndFinish(message, grpc::WriteOptions(), std::move(status));
+  }
+  void HandOffFinish(grpc::Status status) {
+    this->handoff_.Release();
+    this->Finish(std::move(status));
+  }
+
   // gRPC is done with the stream: every reaction has returned. The stream
   // is deleted right after.
   virtual void Done() {}
 
  private:
-  void OnReadDone(bool ok) final {
-    GrpcReaction reaction(handoff_);
-    ReadDone(ok);
-  }
-  void OnWriteDone(bool ok) final {
-    GrpcReaction reaction(handoff_);
-    WriteDone(ok);
-  }
   void OnDone() final {
-    handoff_.Acquire();
+    this->handoff_.Acquire();
     const std::unique_ptr<HandoffServerStream> self(this);
     Done();
   }
-
-  GrpcHandoff handoff_;
 };
 
 // The client end of a stream, with its ClientContext. Whoever owns it learns
 // of the end from Done() and frees it then (not before).
 template <typename Request, typename Response>
-class HandoffClientStream : public grpc::ClientBidiReactor<Request, Response> {
+class HandoffClientStream : public handoff_internal::HandoffReactor<
+                                grpc::ClientBidiReactor<Request, Response>> {
  protected:
   // For the stub's async() call that binds this reactor to a new stream.
   grpc::ClientContext* context() { return &context_; }
 
   void HandOffCall() {
-    handoff_.Release();
+    this->handoff_.Release();
     this->StartCall();
-  }
-  void HandOffRead(Response* into) {
-    handoff_.Release();
-    this->StartRead(into);
-  }
-  void HandOffWrite(const Request* message) {
-    handoff_.Release();
-    this->StartWrite(message);
   }
   // Ends the call: an operation in progress fails at once.
   void HandOffCancel() {
-    handoff_.Release();
+    this->handoff_.Release();
     context_.TryCancel();
   }
   // Lets gRPC finish the stream once its operations are done (see AddHold);
   // nothing may touch the stream after this but its reactions.
   void HandOffHoldRemoval() {
-    handoff_.Release();
+    this->handoff_.Release();
     this->RemoveHold();
   }
 
-  // The reactions, each inside a GrpcReaction; Done after an Acquire().
-  virtual void ReadDone(bool ok) = 0;
-  virtual void WriteDone(bool ok) = 0;
+  // After every other reaction, once the handoff is acquired.
   virtual void Done(const grpc::Status& status) = 0;
 
  private:
-  void OnReadDone(bool ok) final {
-    GrpcReaction reaction(handoff_);
-    ReadDone(ok);
-  }
-  void OnWriteDone(bool ok) final {
-    GrpcReaction reaction(handoff_);
-    WriteDone(ok);
-  }
   void OnDone(const grpc::Status& status) final {
-    handoff_.Acquire();
+    this->handoff_.Acquire();
     Done(status);
   }
 
-  GrpcHandoff handoff_;
   grpc::ClientContext context_;
 };
 
