@@ -317,7 +317,14 @@ class Connection : public std::enable_shared_from_this<Connection>,
       co_await watchdog_timer_.async_wait(
           asio::redirect_error(asio::use_awaitable, ec));
       if (closed_) co_return;
-      if (Clock::now() >= deadline_) CloseNow(deadline_reason_);
+      if (Clock::now() < deadline_) continue;  // moved on meanwhile
+      if (in_flight_ > 0) {
+        // The wait is the node's, not the client's: idle time starts again
+        // once the last request in flight is done (EndInFlight).
+        Extend(server_.limits.idle_timeout, deadline_reason_);
+        continue;
+      }
+      CloseNow(deadline_reason_);
     }
   }
 
@@ -475,6 +482,9 @@ class Connection : public std::enable_shared_from_this<Connection>,
   void EndInFlight(Effect effect) {
     --in_flight_;
     --in_flight_by_effect_[static_cast<size_t>(effect)];
+    if (in_flight_ == 0 && !closing_) {
+      Extend(server_.limits.idle_timeout, deadline_reason_);
+    }
     if (reader_waiting_) reader_wake_.cancel();
   }
 

@@ -46,8 +46,8 @@ constexpr char kKiwiTime[] = "1621464827.959498503";
 // are answered out of order; "refuse": that report alone is refused;
 // "break": the stream ends at once (UNAVAILABLE), the message unanswered;
 // "stuck": the message is never answered. WHATSATs for "slow" clients are
-// answered late too. events() tells in which order requests arrived and
-// were answered.
+// answered late too, and for "dawdling" ones after 1.5 s. events() tells in
+// which order requests arrived and were answered.
 class FakeNode final : public v1::HerdNode::CallbackService {
  public:
   ~FakeNode() override { JoinLateAnswers(); }
@@ -318,25 +318,32 @@ class FakeNode final : public v1::HerdNode::CallbackService {
     for (const std::string& id : client_ids) Note("reported " + id);
   }
 
-  void AnswerLate(std::function<void()> answer) {
+  void AnswerLate(std::function<void()> answer,
+                  std::chrono::milliseconds delay = kLateAnswerDelay) {
     std::lock_guard lock(mutex_);
-    late_answers_.emplace_back([answer = std::move(answer)] {
-      std::this_thread::sleep_for(std::chrono::milliseconds(30));
+    late_answers_.emplace_back([answer = std::move(answer), delay] {
+      std::this_thread::sleep_for(delay);
       answer();
     });
   }
 
   void Finish(grpc::ServerUnaryReactor* reactor, const std::string& client) {
-    if (client.find("slow") == std::string::npos) {
+    const bool dawdling = client.find("dawdling") != std::string::npos;
+    if (!dawdling && client.find("slow") == std::string::npos) {
       reactor->Finish(grpc::Status::OK);
       return;
     }
-    AnswerLate([this, reactor, client] {
-      Note("answered " + client);
-      handoff_.Release();
-      reactor->Finish(grpc::Status::OK);
-    });
+    AnswerLate(
+        [this, reactor, client] {
+          Note("answered " + client);
+          handoff_.Release();
+          reactor->Finish(grpc::Status::OK);
+        },
+        dawdling ? kDawdlingDelay : kLateAnswerDelay);
   }
+
+  static constexpr std::chrono::milliseconds kLateAnswerDelay{30};
+  static constexpr std::chrono::milliseconds kDawdlingDelay{1500};
 
   std::mutex mutex_;
   int streams_opened_ = 0;
@@ -718,6 +725,23 @@ TEST_F(GatewayServerTest, IdleConnectionIsClosed) {
   auto client = Connect();
   ASSERT_NE(client, nullptr);
   ExpectIamatWorks(*client, "sleepy");
+  EXPECT_TRUE(client->WaitForClose(std::chrono::seconds(20)));
+  EXPECT_TRUE(WaitForLog("idle for 1 s"));
+}
+
+// The idle time-out measures the client's silence, not the node's: a request
+// the node takes longer than the time-out to answer still gets its reply,
+// and idle time counts from then.
+TEST_F(GatewayServerTest, SlowNodeDoesNotMakeTheClientIdle) {
+  v1::GatewayLimits limits;
+  limits.set_idle_timeout_seconds(1);
+  StartGateway(limits);
+  auto client = Connect();
+  ASSERT_NE(client, nullptr);
+  ASSERT_TRUE(client->Send("WHATSAT dawdling 10 1\n"));
+  const auto reply = client->ReadUntil("\n\n", std::chrono::seconds(20));
+  ASSERT_TRUE(reply.has_value()) << "closed before the node answered";
+  EXPECT_THAT(*reply, HasSubstr(" dawdling "));
   EXPECT_TRUE(client->WaitForClose(std::chrono::seconds(20)));
   EXPECT_TRUE(WaitForLog("idle for 1 s"));
 }
