@@ -39,6 +39,11 @@ PROFILES = {
               "redis_geoadd": 30_000, "redis_geosearch": 3_000,
               "memory_clients": 100_000},
 }
+# redis-benchmark -r: __rand_int__ is below this. It must fit a C int: a
+# larger one (1e12 until now) overflowed, and every __rand_int__ became 0, so
+# each GEOADD re-set one member to the same place (a no-op Redis does not
+# even replicate).
+REDIS_KEYSPACE = 1_000_000_000
 PROPAGATION_INTERVAL = "10ms"
 MEMORY_CONNECTIONS = 8
 MEMORY_PIPELINE = 64
@@ -128,7 +133,7 @@ def redis_benchmark(port, connections, requests, command):
     run = subprocess.run(
         ["redis-benchmark", "-h", herds.HOST, "-p", str(port),
          "-c", str(connections), "-n", str(requests), "-P", "1",
-         "-r", "1000000000000", "--csv"] + command,
+         "-r", str(REDIS_KEYSPACE), "--csv"] + command,
         capture_output=True, text=True, timeout=600, check=True)
     rows = list(csv.DictReader(io.StringIO(run.stdout)))
     if not rows:
@@ -143,9 +148,9 @@ def redis_benchmark(port, connections, requests, command):
 def measure_redis(profile, workdir):
     redis = herds.Redis(workdir / "redis")
     with redis:
-        # __rand_int__ becomes 12 random digits, each occurrence its own:
-        # points spread over a 1 x 1 degree box near Los Angeles, and a new
-        # member (client) nearly every time.
+        # __rand_int__ becomes 12 digits (zero-padded, below REDIS_KEYSPACE),
+        # each occurrence its own: points spread over a 0.001 x 0.001 degree
+        # box near Los Angeles, and a new member (client) nearly every time.
         log("redis: GEOADD")
         geoadd = redis_benchmark(redis.port, profile["connections"],
                                  profile["redis_geoadd"],
