@@ -58,6 +58,7 @@ void Account(const Request& request, const RawReply& reply,
   } else {
     stats.whatsat.Record(latency);
     ++stats.whatsat_ok;
+    stats.whatsat_places += verdict.places;
   }
 }
 
@@ -93,7 +94,7 @@ asio::awaitable<void> RunLoadConnection(const LoadOptions& options,
   ConnectionWorkload workload(
       fmt::format("{}.c{}", options.id_prefix, connection_index),
       clients_per_connection, options.mix,
-      options.seed + static_cast<uint64_t>(connection_index));
+      options.seed + static_cast<uint64_t>(connection_index), options.shape);
   // Fixed rate: each connection sends on its own schedule, and latency is
   // measured from when a request was due, not when it was sent, so a server
   // that falls behind is charged for the queue it causes.

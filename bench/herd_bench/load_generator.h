@@ -27,6 +27,7 @@ struct LoadOptions {
   // Closed loop only: requests written back to back before reading replies.
   int pipeline = 1;
   Mix mix;
+  WorkloadShape shape;
   uint64_t clients = 100000;  // split evenly between connections
   absl::Duration io_timeout = absl::Seconds(5);
   absl::Duration max_skew = absl::Seconds(60);

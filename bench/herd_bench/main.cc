@@ -37,6 +37,13 @@ ABSL_FLAG(int32_t, pipeline, 1,
           "closed loop: requests each connection writes before reading the "
           "replies");
 ABSL_FLAG(std::string, mix, "80:20", "IAMAT:WHATSAT weights");
+ABSL_FLAG(int32_t, whatsat_radius_km, herd::bench::kWhatsatRadiusKm,
+          "radius of the load's WHATSATs, 0 < r <= 50");
+ABSL_FLAG(int32_t, whatsat_count, herd::bench::kWhatsatMaxResults,
+          "most places the load's WHATSATs ask for, 0 < n <= 20");
+ABSL_FLAG(bool, near_cities, false,
+          "IAMATs put clients within about 300 m of one of a few large "
+          "cities (default: uniform over the globe, mostly ocean)");
 ABSL_FLAG(uint64_t, clients, 100000,
           "distinct client IDs, split between the connections");
 ABSL_FLAG(std::string, propagation_from, "",
@@ -119,6 +126,17 @@ absl::StatusOr<Config> ConfigFromFlags() {
   auto mix = ParseMix(absl::GetFlag(FLAGS_mix));
   if (!mix.ok()) return mix.status();
   config.load.mix = *mix;
+  config.load.shape.whatsat_radius_km = absl::GetFlag(FLAGS_whatsat_radius_km);
+  config.load.shape.whatsat_max_results = absl::GetFlag(FLAGS_whatsat_count);
+  config.load.shape.near_cities = absl::GetFlag(FLAGS_near_cities);
+  if (config.load.shape.whatsat_radius_km < 1 ||
+      config.load.shape.whatsat_radius_km > 50 ||
+      config.load.shape.whatsat_max_results < 1 ||
+      config.load.shape.whatsat_max_results > 20) {
+    return absl::InvalidArgumentError(
+        "--whatsat_radius_km must be in [1, 50] and --whatsat_count in "
+        "[1, 20]");
+  }
   config.load.connections = absl::GetFlag(FLAGS_connections);
   config.load.rate = absl::GetFlag(FLAGS_rate);
   config.load.pipeline = absl::GetFlag(FLAGS_pipeline);

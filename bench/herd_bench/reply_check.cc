@@ -126,7 +126,9 @@ ReplyVerdict CheckWhatsatReply(std::string_view at_line, std::string_view json,
                  fmt::format("WHATSAT asked for at most {} places, got {}",
                              max_results, results->size()));
   }
-  return {};
+  ReplyVerdict verdict;
+  verdict.places = results->size();
+  return verdict;
 }
 
 }  // namespace herd::bench

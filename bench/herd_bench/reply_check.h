@@ -3,6 +3,7 @@
 #ifndef HERD_BENCH_HERD_BENCH_REPLY_CHECK_H_
 #define HERD_BENCH_HERD_BENCH_REPLY_CHECK_H_
 
+#include <cstddef>
 #include <string>
 #include <string_view>
 
@@ -23,6 +24,7 @@ const char* ReplyErrorName(ReplyError error);
 struct ReplyVerdict {
   ReplyError error = ReplyError::kNone;
   std::string detail;  // names the problem; empty when kNone
+  size_t places = 0;   // a correct WHATSAT reply: how many results it listed
   bool ok() const { return error == ReplyError::kNone; }
 };
 

@@ -23,7 +23,7 @@ ReplyVerdict CheckReply(const Request& request, const RawReply& reply,
                            request.coordinates, request.client_time, max_skew);
   }
   return CheckWhatsatReply(reply.first_line, reply.json,
-                           request.expected_at_line, kWhatsatMaxResults);
+                           request.expected_at_line, request.max_results);
 }
 
 }  // namespace herd::bench

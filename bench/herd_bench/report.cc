@@ -47,6 +47,14 @@ nlohmann::json LoadJson(const RunResults& results) {
       {"requests_ok", ok},
       {"iamat_ok", results.load.iamat_ok},
       {"whatsat_ok", results.load.whatsat_ok},
+      {"whatsat_radius_km", options.shape.whatsat_radius_km},
+      {"whatsat_max_results", options.shape.whatsat_max_results},
+      {"near_cities", options.shape.near_cities},
+      {"whatsat_places_mean",
+       results.load.whatsat_ok > 0
+           ? static_cast<double>(results.load.whatsat_places) /
+                 static_cast<double>(results.load.whatsat_ok)
+           : 0},
       {"throughput_rps",
        elapsed_s > 0 ? static_cast<double>(ok) / elapsed_s : 0},
       {"latency_us", LatencyJson(results.load.all)},

@@ -23,6 +23,7 @@ void ErrorCounts::Merge(const ErrorCounts& other) {
 void LoadStats::Merge(const LoadStats& other) {
   iamat_ok += other.iamat_ok;
   whatsat_ok += other.whatsat_ok;
+  whatsat_places += other.whatsat_places;
   all.Merge(other.all);
   iamat.Merge(other.iamat);
   whatsat.Merge(other.whatsat);

@@ -35,6 +35,8 @@ class ErrorCounts {
 struct LoadStats {
   uint64_t iamat_ok = 0;
   uint64_t whatsat_ok = 0;
+  // Places listed by the correct WHATSAT replies, summed.
+  uint64_t whatsat_places = 0;
   LatencyHistogram all;
   LatencyHistogram iamat;
   LatencyHistogram whatsat;

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <charconv>
 #include <chrono>
+#include <iterator>
 #include <utility>
 
 #include "absl/status/status.h"
@@ -12,6 +13,28 @@ namespace herd::bench {
 namespace {
 
 constexpr int64_t kNanosPerSecond = 1'000'000'000;
+
+struct City {
+  double latitude;
+  double longitude;
+};
+// Centres of a few of the world's largest cities (rounded to 0.01 degree).
+constexpr City kLargeCities[] = {
+    {35.69, 139.69},   // Tokyo
+    {28.61, 77.21},    // Delhi
+    {31.23, 121.47},   // Shanghai
+    {-23.55, -46.63},  // Sao Paulo
+    {19.43, -99.13},   // Mexico City
+    {30.04, 31.24},    // Cairo
+    {19.08, 72.88},    // Mumbai
+    {39.90, 116.41},   // Beijing
+    {40.71, -74.01},   // New York
+    {51.51, -0.13},    // London
+    {48.86, 2.35},     // Paris
+    {34.05, -118.24},  // Los Angeles
+};
+// About 300 m in latitude.
+constexpr double kCityJitterDegrees = 0.003;
 
 bool ParseWeight(std::string_view text, uint32_t& weight) {
   const auto* end = text.data() + text.size();
@@ -53,10 +76,12 @@ int64_t StrictlyIncreasingClock::Now() {
 }
 
 ConnectionWorkload::ConnectionWorkload(std::string id_prefix, uint64_t clients,
-                                       Mix mix, uint64_t seed)
+                                       Mix mix, uint64_t seed,
+                                       WorkloadShape shape)
     : id_prefix_(std::move(id_prefix)),
       clients_(std::max<uint64_t>(clients, 1)),
       mix_(mix),
+      shape_(shape),
       random_(seed),
       track_clients_(mix.whatsat > 0) {
   if (track_clients_) {
@@ -86,14 +111,28 @@ Request ConnectionWorkload::Next() {
   request.client_index = index;
   request.client_id = ClientId(index);
   request.expected_at_line = known_at_lines_[index];
-  request.line = fmt::format("WHATSAT {} {} {}\n", request.client_id,
-                             kWhatsatRadiusKm, kWhatsatMaxResults);
+  request.max_results = shape_.whatsat_max_results;
+  request.line =
+      fmt::format("WHATSAT {} {} {}\n", request.client_id,
+                  shape_.whatsat_radius_km, shape_.whatsat_max_results);
   return request;
 }
 
-Request ConnectionWorkload::NextIamat() {
+std::string ConnectionWorkload::NextCoordinates() {
+  if (shape_.near_cities) {
+    std::uniform_int_distribution<size_t> which(0, std::size(kLargeCities) - 1);
+    std::uniform_real_distribution<double> jitter(-kCityJitterDegrees,
+                                                  kCityJitterDegrees);
+    const City& city = kLargeCities[which(random_)];
+    return FormatCoordinates(city.latitude + jitter(random_),
+                             city.longitude + jitter(random_));
+  }
   std::uniform_real_distribution<double> latitude(-90.0, 90.0);
   std::uniform_real_distribution<double> longitude(-180.0, 180.0);
+  return FormatCoordinates(latitude(random_), longitude(random_));
+}
+
+Request ConnectionWorkload::NextIamat() {
   Request request;
   request.kind = Request::Kind::kIamat;
   // The herd runs a connection's pipelined requests concurrently (replies
@@ -107,8 +146,7 @@ Request ConnectionWorkload::NextIamat() {
   request.client_index = next_iamat_client_;
   next_iamat_client_ = (next_iamat_client_ + 1) % clients_;
   request.client_id = ClientId(request.client_index);
-  request.coordinates =
-      FormatCoordinates(latitude(random_), longitude(random_));
+  request.coordinates = NextCoordinates();
   request.client_time = FormatClientTime(clock_.Now());
   request.line = fmt::format("IAMAT {} {} {}\n", request.client_id,
                              request.coordinates, request.client_time);

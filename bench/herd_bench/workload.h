@@ -20,9 +20,20 @@ struct Mix {
 };
 absl::StatusOr<Mix> ParseMix(std::string_view text);
 
-// WHATSAT asks every herd the same question, so replies cost the same.
+// By default WHATSAT asks every herd the same question, so replies cost the
+// same.
 inline constexpr int kWhatsatRadiusKm = 10;
 inline constexpr int kWhatsatMaxResults = 5;
+
+// What the load's WHATSATs ask and where its IAMATs put the clients.
+struct WorkloadShape {
+  int whatsat_radius_km = kWhatsatRadiusKm;      // 0 < r <= 50
+  int whatsat_max_results = kWhatsatMaxResults;  // 0 < n <= 20
+  // false: uniform over the globe (mostly ocean, so few places nearby);
+  // true: within about 300 m of the centre of one of a few large cities, so
+  // a places lookup finds something even within 1 km.
+  bool near_cities = false;
+};
 
 // ISO 6709 as IAMAT carries it: "+34.068930-118.445127".
 std::string FormatCoordinates(double latitude, double longitude);
@@ -48,8 +59,10 @@ struct Request {
   // IAMAT: the fields the reply must echo verbatim.
   std::string coordinates;
   std::string client_time;
-  // WHATSAT: the AT line the herd must hold for this client.
+  // WHATSAT: the AT line the herd must hold for this client, and the most
+  // places the reply may list.
   std::string expected_at_line;
+  int max_results = kWhatsatMaxResults;
 };
 
 // The requests of one connection. Each connection owns a disjoint slice of
@@ -59,7 +72,7 @@ class ConnectionWorkload {
  public:
   // Client IDs are "<id_prefix>.<n>" for n in [0, clients).
   ConnectionWorkload(std::string id_prefix, uint64_t clients, Mix mix,
-                     uint64_t seed);
+                     uint64_t seed, WorkloadShape shape = {});
 
   // IAMATs walk the slice round-robin (so N requests touch N distinct
   // clients); WHATSATs ask about a random client already confirmed.
@@ -71,11 +84,13 @@ class ConnectionWorkload {
 
  private:
   Request NextIamat();
+  std::string NextCoordinates();
   std::string ClientId(size_t index) const;
 
   std::string id_prefix_;
   uint64_t clients_;
   Mix mix_;
+  WorkloadShape shape_;
   std::mt19937_64 random_;
   StrictlyIncreasingClock clock_;
   size_t next_iamat_client_ = 0;

@@ -1,5 +1,6 @@
 #include "bench/herd_bench/workload.h"
 
+#include <cmath>
 #include <set>
 #include <string>
 
@@ -86,6 +87,28 @@ TEST(ConnectionWorkloadTest, WhatsatOnlyAsksAboutConfirmedClients) {
     }
   }
   EXPECT_TRUE(asked);
+}
+
+TEST(ConnectionWorkloadTest, ShapeSetsTheQuestionAndThePlaces) {
+  WorkloadShape shape;
+  shape.whatsat_radius_km = 50;
+  shape.whatsat_max_results = 20;
+  shape.near_cities = true;
+  ConnectionWorkload workload("run.c3", 1, Mix{1, 1000}, 7, shape);
+  const Request report = workload.Next();
+  const auto coordinates = ParseCoordinates(report.coordinates);
+  ASSERT_TRUE(coordinates.ok()) << report.coordinates;
+  // Near Tokyo, ..., Los Angeles: never in the open ocean at 0, 0.
+  EXPECT_GT(std::abs(coordinates->latitude) + std::abs(coordinates->longitude),
+            10.0);
+  workload.Confirmed(report, "AT X +0.000000001 run.c3.0 c t");
+  Request question;
+  for (int i = 0; i < 50 && question.client_id.empty(); ++i) {
+    Request request = workload.Next();
+    if (request.kind == Request::Kind::kWhatsat) question = std::move(request);
+  }
+  EXPECT_EQ(question.line, "WHATSAT run.c3.0 50 20\n");
+  EXPECT_EQ(question.max_results, 20);
 }
 
 TEST(ConnectionWorkloadTest, AFailedReportIsNotAskedAbout) {
