@@ -1,12 +1,15 @@
 """Starts, probes and stops the herds that bench/run.sh and the smoke test
-measure: ours (herdnode), the three baselines, and a Redis server.
+measure: ours (herdnode), the three baselines, a Redis server and a chain of
+Redis replicas along the herd's links.
 
 Every process started here is stopped when the Python process exits, even
 on an error, and only processes started here are ever signalled.
 """
 
 import atexit
+import collections
 import json
+import os
 import shutil
 import signal
 import socket
@@ -81,6 +84,75 @@ def cpu_ticks(pid):
         # The command name (field 2) may hold spaces: count after its ')'.
         fields = stat.read().rsplit(")", 1)[1].split()
     return int(fields[11]) + int(fields[12])
+
+
+# One clock tick of /proc/PID/stat's utime and stime, in microseconds.
+TICK_US = 1e6 / os.sysconf("SC_CLK_TCK")
+_SWITCH_FIELDS = ("voluntary_ctxt_switches:", "nonvoluntary_ctxt_switches:")
+
+
+def context_switches(pid):
+    """Voluntary + involuntary context switches of every thread of a process:
+    /proc/PID/status counts only the main thread, so this sums
+    /proc/PID/task/*/status (a thread that has exited takes its count with
+    it)."""
+    total = 0
+    for status in Path(f"/proc/{pid}/task").glob("*/status"):
+        try:
+            text = status.read_text(encoding="ascii")
+        except OSError:  # the thread exited meanwhile
+            continue
+        for line in text.splitlines():
+            if line.startswith(_SWITCH_FIELDS):
+                total += int(line.split()[1])
+    return total
+
+
+def sample_usage(pids):
+    """{name: (CPU ticks, context switches)} of live processes by name."""
+    return {name: (cpu_ticks(pid), context_switches(pid))
+            for name, pid in pids.items()}
+
+
+def usage_per_update(before, after, updates):
+    """What the processes spent between two samples (see sample_usage),
+    divided by the updates accepted meanwhile: per server and in all."""
+    servers = {}
+    for name in sorted(before.keys() & after.keys()):
+        cpu_us = (after[name][0] - before[name][0]) * TICK_US
+        switches = after[name][1] - before[name][1]
+        servers[name] = {"cpu_us": cpu_us, "context_switches": switches}
+    totals = {"cpu_us": sum(s["cpu_us"] for s in servers.values()),
+              "context_switches": sum(s["context_switches"]
+                                      for s in servers.values())}
+    for numbers in (*servers.values(), totals):
+        numbers["cpu_us_per_update"] = (numbers["cpu_us"] / updates
+                                        if updates else None)
+        numbers["switches_per_update"] = (numbers["context_switches"] / updates
+                                          if updates else None)
+    return {"updates": updates, "servers": servers, "total": totals}
+
+
+def spanning_tree(servers, links, root):
+    """{server: parent} of a breadth-first tree over the links from `root`
+    (neighbours taken in name order); the root has no entry."""
+    neighbours = collections.defaultdict(set)
+    for a, b in links:
+        neighbours[a].add(b)
+        neighbours[b].add(a)
+    parents, queue = {}, collections.deque([root])
+    seen = {root}
+    while queue:
+        node = queue.popleft()
+        for neighbour in sorted(neighbours[node]):
+            if neighbour not in seen:
+                seen.add(neighbour)
+                parents[neighbour] = node
+                queue.append(neighbour)
+    unreached = set(servers) - seen
+    if unreached:
+        raise ValueError(f"the links do not reach {sorted(unreached)} from {root}")
+    return parents
 
 
 def wait_quiescent(pids, timeout_s=60.0, window_s=0.25, busy_ticks=5):
@@ -276,10 +348,13 @@ class Herd:
                     time.sleep(0.02)
         return waiting
 
+    def pids(self):
+        """{name: pid} of every server still running."""
+        return {n: p.pid for n, p in self.processes.items() if p.poll() is None}
+
     def wait_quiescent(self, timeout_s=60.0):
         """Seconds until every server is idle (see wait_quiescent)."""
-        return wait_quiescent([p.pid for p in self.processes.values()
-                               if p.poll() is None], timeout_s)
+        return wait_quiescent(list(self.pids().values()), timeout_s)
 
     def rss_kib(self, name):
         return proc_status_kib(self.processes[name].pid, "VmRSS")
@@ -317,7 +392,8 @@ class Redis:
 
     @staticmethod
     def available():
-        return bool(shutil.which("redis-server") and shutil.which("redis-benchmark"))
+        return all(shutil.which(tool) for tool in
+                   ("redis-server", "redis-benchmark", "redis-cli"))
 
     def start(self, ready_timeout_s=10.0):
         self.workdir.mkdir(parents=True, exist_ok=True)
@@ -342,6 +418,116 @@ class Redis:
 
     def __enter__(self):
         return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()
+
+
+def redis_info(port, section, timeout_s=2.0):
+    """INFO <section> of a redis-server as {field: value}."""
+    run = subprocess.run(["redis-cli", "-h", HOST, "-p", str(port), "INFO", section],
+                         capture_output=True, text=True, timeout=timeout_s,
+                         check=True)
+    fields = {}
+    for line in run.stdout.splitlines():
+        key, colon, value = line.strip().partition(":")
+        if colon:
+            fields[key] = value
+    return fields
+
+
+class RedisChain:
+    """Redis as a herd: one redis-server per server of the herd on free
+    loopback ports, each a replica (--replicaof) of its parent on a
+    breadth-first spanning tree of the herd's links rooted at `root`, so a
+    write to the root reaches every server as it does in the herd, but once
+    each, over a tree."""
+
+    def __init__(self, workdir, servers=SERVERS, links=LINKS, root="Hamilton"):
+        self.workdir = Path(workdir)
+        self.servers = tuple(servers)
+        self.root = root
+        self.parents = spanning_tree(self.servers, links, root)
+        self.ports = dict(zip(self.servers, free_ports(len(self.servers))))
+        self.processes = {}
+
+    def _start_one(self, name, ready_timeout_s):
+        output = self.workdir / f"{name}.out"
+        data = self.workdir / name
+        data.mkdir(parents=True, exist_ok=True)
+        command = ["redis-server", "--port", str(self.ports[name]), "--bind", HOST,
+                   "--save", "", "--appendonly", "no", "--daemonize", "no",
+                   "--repl-diskless-sync", "yes", "--repl-diskless-sync-delay", "0",
+                   "--dir", str(data)]
+        if name in self.parents:
+            command += ["--replicaof", HOST, str(self.ports[self.parents[name]])]
+        with open(output, "wb") as sink:
+            process = subprocess.Popen(command, stdout=sink, stderr=subprocess.STDOUT,
+                                       stdin=subprocess.DEVNULL)
+        _running.append(process)
+        self.processes[name] = process
+        _wait_for_port(self.ports[name], process,
+                       time.monotonic() + ready_timeout_s, output)
+
+    def start(self, ready_timeout_s=10.0, link_timeout_s=20.0):
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        # Parents before children: the tree's breadth-first order.
+        for name in [self.root] + list(self.parents):
+            self._start_one(name, ready_timeout_s)
+        waiting = self.wait_linked(link_timeout_s)
+        if waiting:
+            raise RuntimeError(f"Redis replicas {waiting} never reported "
+                               "master_link_status:up")
+        return self
+
+    def wait_linked(self, timeout_s):
+        """Waits until every replica says master_link_status:up; returns the
+        ones that did not by the deadline."""
+        deadline = time.monotonic() + timeout_s
+        waiting = list(self.parents)
+        while waiting and time.monotonic() < deadline:
+            waiting = [n for n in waiting if redis_info(
+                self.ports[n], "replication").get("master_link_status") != "up"]
+            if waiting:
+                time.sleep(0.05)
+        return waiting
+
+    def offsets(self):
+        """master_repl_offset of every server: equal once all caught up."""
+        return {n: int(redis_info(self.ports[n], "replication")
+                       .get("master_repl_offset", -1))
+                for n in self.servers}
+
+    def members(self, key):
+        """ZCARD of `key` on every server: the clients each one holds."""
+        return {n: int(subprocess.run(
+            ["redis-cli", "-h", HOST, "-p", str(self.ports[n]), "ZCARD", key],
+            capture_output=True, text=True, timeout=2, check=True).stdout)
+            for n in self.servers}
+
+    def pids(self):
+        return {n: p.pid for n, p in self.processes.items() if p.poll() is None}
+
+    def wait_quiescent(self, timeout_s=60.0):
+        return wait_quiescent(list(self.pids().values()), timeout_s)
+
+    def peak_rss_kib(self):
+        return {n: proc_status_kib(pid, "VmHWM") for n, pid in self.pids().items()}
+
+    def crashed(self):
+        return {n: p.returncode for n, p in self.processes.items()
+                if p.poll() is not None}
+
+    def stop(self):
+        for process in self.processes.values():
+            _stop_process(process)
+
+    def __enter__(self):
+        try:
+            return self.start()
+        except BaseException:
+            self.stop()
+            raise
 
     def __exit__(self, *exc):
         self.stop()

@@ -11,6 +11,11 @@ def _num(value, digits=0):
     return "n/a" if value is None else f"{value:,.{digits}f}"
 
 
+format_number = _num
+COST_PHASES = (("fixed", "fixed 4,000/s"), ("peak", "peak"), ("half", "half"))
+LEAF = "Alford"
+
+
 def _ratio(numerator, denominator):
     if not numerator or not denominator:
         return "n/a"
@@ -103,6 +108,113 @@ def _ratio_rows(results):
     return rows
 
 
+def _cost_rows(results, key):
+    """One row per herd and phase: `key` per update for each server and in
+    all ("cpu_us_per_update" or "switches_per_update")."""
+    digits = 1 if key == "cpu_us_per_update" else 2
+    rows = []
+    for kind, herd in results["herds"].items():
+        if "failed" in herd:
+            continue
+        for phase, label in COST_PHASES:
+            cost = herd.get(f"{phase}_cost")
+            if not cost:
+                continue
+            rate = herd[phase]["load"]["throughput_rps"]
+            rows.append(_row(
+                herds.LABELS[kind], label, f"{cost['updates']:,}", _num(rate),
+                *[_num((cost["servers"].get(n) or {}).get(key), digits)
+                  for n in herds.SERVERS],
+                _num(cost["total"][key], digits)))
+    chain = results.get("redis_chain") or {}
+    for connections, run in (chain.get("runs") or {}).items():
+        cost = run["cost"]
+        rows.append(_row(
+            "Redis chain", f"GEOADD, {connections} client"
+            + ("s" if connections != "1" else ""),
+            f"{cost['updates']:,}", _num(run["geoadd"]["throughput_rps"]),
+            *[_num((cost["servers"].get(n) or {}).get(key), digits)
+              for n in herds.SERVERS],
+            _num(cost["total"][key], digits)))
+    return rows
+
+
+def _batch_rows(results):
+    ours = _measured(results, "herd")
+    if not ours:
+        return []
+    links = {}
+    for phase, _ in COST_PHASES:
+        for link, numbers in ((ours.get(f"{phase}_cost") or {}).get("links")
+                              or {}).items():
+            links.setdefault(link, {})[phase] = numbers
+    rows = []
+    for link in sorted(links):
+        cells = []
+        for phase, _ in COST_PHASES:
+            numbers = links[link].get(phase)
+            cells.append("n/a" if not numbers else
+                         f"{numbers['updates']:,} / "
+                         f"{_num(numbers['updates_per_batch'], 1)}")
+        rows.append(_row(link.replace("->", " → "), *cells))
+    return rows
+
+
+def _whatsat_rows(results):
+    whatsat = results.get("whatsat") or {}
+    rows = []
+    for query in whatsat.get("queries", []):
+        latency = query["latency_us"]
+        rows.append(_row(
+            f"`WHATSAT <client> {query['radius_km']} {query['count']}`",
+            "near large cities" if query["near_cities"] else "anywhere (mostly ocean)",
+            _num(query["places_mean"], 1), _num(query["whatsat_rps"]),
+            _num(latency["p50_us"], 1), _num(latency["p99_us"], 1),
+            query["errors"]))
+    return rows
+
+
+def _cost(herd, phase, key="cpu_us_per_update", server=None):
+    cost = (herd or {}).get(f"{phase}_cost")
+    if not cost:
+        return None
+    return (cost["servers"].get(server) or {}).get(key) if server else cost["total"][key]
+
+
+def _chain_cost(results, connections, key="cpu_us_per_update"):
+    run = ((results.get("redis_chain") or {}).get("runs") or {}).get(connections)
+    return run["cost"]["total"][key] if run else None
+
+
+def _cost_aims(results, ours):
+    lines = []
+    asyncio = _measured(results, "asyncio")
+    mine, theirs = _cost(ours, "fixed"), _cost(asyncio, "fixed")
+    if mine is not None and theirs:
+        ratio = mine / theirs
+        lines.append("- CPU per update at 4,000 IAMAT/s at most 1/4 of asyncio's "
+                     f"(herd-wide): {mine:.1f} vs {theirs:.1f} µs = {ratio:.2f}x "
+                     f"({_met(ratio <= 0.25)}).")
+    else:
+        lines.append("- CPU per update at 4,000 IAMAT/s vs asyncio: n/a (not "
+                     "measured in this run).")
+    mine, redis = _cost(ours, "peak"), _chain_cost(results, str(32))
+    if mine is not None and redis:
+        ratio = mine / redis
+        lines.append("- CPU per update at peak at most the Redis replication "
+                     f"chain's (GEOADD, 32 clients; herd-wide): {mine:.1f} vs "
+                     f"{redis:.1f} µs = {ratio:.2f}x ({_met(ratio <= 1)}).")
+    else:
+        lines.append("- CPU per update at peak vs the Redis chain: n/a (not "
+                     "measured in this run).")
+    for phase, label in COST_PHASES[:2]:
+        switches = _cost(ours, phase, "switches_per_update", LEAF)
+        lines.append(f"- Context switches per update at {LEAF} at most 2 "
+                     f"({label}): " + ("n/a." if switches is None else
+                                       f"{switches:.2f} ({_met(switches <= 2)})."))
+    return lines
+
+
 def _met(condition):
     return "met" if condition else "not met"
 
@@ -130,6 +242,7 @@ def _aims(results):
                  "maximum load: " + ("no update became visible (see the notes)."
                                      if p99 is None else
                                      f"{p99 / 1000:.2f} ms ({_met(p99 < 2000)})."))
+    lines += _cost_aims(results, ours)
     memory = results.get("memory")
     if memory:
         per_client = memory["bytes_per_client"]
@@ -166,6 +279,60 @@ def _notes(results):
     return notes
 
 
+def _cost_section(results):
+    servers = " | ".join(herds.SERVERS)
+    header = f"| herd | phase | updates | req/s | {servers} | herd-wide |"
+    rule = "|---|---|---|---|" + "---|" * (len(herds.SERVERS) + 1)
+    lines = [
+        "CPU time per accepted update, in microseconds (utime + stime of each "
+        "server process from /proc/PID/stat, all threads, from just before "
+        "the phase until the herd is idle again after it, so the flooding "
+        "backlog counts; idle time in between counts too):",
+        "", header, rule, *_cost_rows(results, "cpu_us_per_update"), "",
+        "Context switches per accepted update (voluntary + involuntary, "
+        "summed over /proc/PID/task/*/status, same interval):",
+        "", header, rule, *_cost_rows(results, "switches_per_update"), ""]
+    chain = results.get("redis_chain") or {}
+    if chain.get("failed"):
+        lines += [f"Redis chain: failed: {chain['failed'].splitlines()[0]}", ""]
+    elif chain:
+        tree = ", ".join(f"{child} replicates {parent}"
+                         for child, parent in chain["tree"].items())
+        caught_up = all(run["caught_up"] for run in chain["runs"].values())
+        members = sorted({m for run in chain["runs"].values()
+                          for m in run["members"].values()})
+        lines += [
+            f"Redis chain: five redis-server, {tree}; GEOADD into "
+            f"{chain['root']} by redis-benchmark (-P 1, closed loop); every "
+            "replica " + ("had caught up (equal replication offsets) "
+                          if caught_up else "had NOT caught up ")
+            + "when measured (members per server after each run: "
+            + ", ".join(f"{m:,}" for m in members)
+            + "). redis-benchmark has no fixed-rate mode, so the chain has no "
+            "4,000/s row.", ""]
+    batches = _batch_rows(results)
+    if batches:
+        lines += [
+            "Ours: updates sent / updates per batch (PropagateLocations "
+            "message) on each link, from GetStatus before and after each "
+            "phase (n/a: the node does not count batches):", "",
+            "| link | fixed 4,000/s | peak | half |", "|---|---|---|---|",
+            *batches, ""]
+    whatsat = results.get("whatsat") or {}
+    if whatsat.get("queries"):
+        lines += [
+            "Ours: WHATSAT on one idle node (embedded gazetteer), one "
+            "connection, one request at a time, about a dozen clients (1 IAMAT "
+            "per 100 WHATSATs keeps them reported); latency in microseconds:",
+            "",
+            "| query | clients | places per reply | WHATSAT/s | p50 | p99 "
+            "| wrong replies |",
+            "|---|---|---|---|---|---|---|", *_whatsat_rows(results), ""]
+    elif whatsat:
+        lines += [f"WHATSAT phase: {whatsat.get('failed') or whatsat.get('note')}", ""]
+    return lines
+
+
 def markdown(results):
     profile = results["profile"]
     lines = [
@@ -199,6 +366,7 @@ def markdown(results):
         "|---|---|---|---|---|",
         *_ratio_rows(results),
         "",
+        *_cost_section(results),
         "Aims of the issue (reported, never asserted):",
         "",
         *_aims(results),

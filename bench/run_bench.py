@@ -5,12 +5,21 @@ three baseline herds and Redis, then a markdown table of ratios.
 Phases per herd (all on free loopback ports, all started and stopped here):
   peak   closed loop, IAMAT only, every connection to Hamilton: the single
          node's maximum throughput and its reply latency at saturation;
+  fixed  exactly 4,000 IAMAT/s into Hamilton, once the herd is idle again;
   mixed  closed loop, IAMAT:WHATSAT 80:20, connections spread over all five;
   half   fixed rate at half of what this herd sustains (peak requests over
          peak time plus the time until every server is idle again, having
          flooded its backlog), IAMAT to Hamilton, while a probe measures
          propagation Hamilton -> Bolden (two hops).
-Peak RSS (VmHWM) of each server process is read before it is stopped.
+For peak, fixed and half: CPU time (/proc/PID/stat) and context switches
+(/proc/PID/task/*/status) of every server process from just before the phase
+to when the herd is idle after it, per accepted update; for ours also
+updates per batch on each link (GetStatus). Peak RSS (VmHWM) of each server
+process is read before it is stopped.
+Then Redis: one server (GEOADD, GEOSEARCH), and a chain of five replicas
+along a spanning tree of the herd's links (GEOADD into the root, 32 clients
+and 1; CPU and context switches per update like the herds'). Then WHATSAT
+latency on one idle node of ours for a few radius/count queries.
 Full mode also loads 1,000,000 distinct clients into a one-node herd of ours
 and reports resident bytes per client.
 """
@@ -29,21 +38,31 @@ import time
 from pathlib import Path
 
 import herds
+import node_status
 import report
 
 PROFILES = {
-    "full": {"connections": 32, "peak_s": 15, "mixed_s": 10, "half_s": 15,
-             "redis_geoadd": 200_000, "redis_geosearch": 20_000,
-             "memory_clients": 1_000_000},
-    "quick": {"connections": 16, "peak_s": 3, "mixed_s": 2, "half_s": 4,
-              "redis_geoadd": 30_000, "redis_geosearch": 3_000,
-              "memory_clients": 100_000},
+    "full": {"connections": 32, "peak_s": 15, "fixed_s": 10, "mixed_s": 10,
+             "half_s": 15, "redis_geoadd": 200_000, "redis_geosearch": 20_000,
+             "chain_geoadd": 200_000, "chain_geoadd_1": 40_000,
+             "whatsat_s": 4, "memory_clients": 1_000_000},
+    "quick": {"connections": 16, "peak_s": 3, "fixed_s": 4, "mixed_s": 2,
+              "half_s": 4, "redis_geoadd": 30_000, "redis_geosearch": 3_000,
+              "chain_geoadd": 30_000, "chain_geoadd_1": 8_000,
+              "whatsat_s": 2, "memory_clients": 100_000},
 }
 # redis-benchmark -r: __rand_int__ is below this. It must fit a C int: a
 # larger one (1e12 until now) overflowed, and every __rand_int__ became 0, so
 # each GEOADD re-set one member to the same place (a no-op Redis does not
 # even replicate).
 REDIS_KEYSPACE = 1_000_000_000
+FIXED_RATE = 4000  # IAMAT/s of the "fixed" phase
+CHAIN_CONNECTIONS = 32
+# (radius km, most places) of the WHATSAT latency phase.
+WHATSAT_QUERIES = ((1, 1), (10, 5), (50, 20))
+WHATSAT_CLIENTS = 12
+# 1 IAMAT per 100 WHATSATs keeps every client reported (near a city).
+WHATSAT_MIX = "1:100"
 PROPAGATION_INTERVAL = "10ms"
 MEMORY_CONNECTIONS = 8
 MEMORY_PIPELINE = 64
@@ -63,6 +82,60 @@ def herd_bench(binary, flags, json_path, timeout_s):
                            f"{run.stdout}{run.stderr}")
     log("  " + run.stdout.strip().replace("\n", "\n  "))
     return json.loads(Path(json_path).read_text())
+
+
+class PhaseCost:
+    """CPU time and context switches of every server process (and, for
+    ours, each link's updates and batches sent) from just before a phase
+    until the herd is idle after it."""
+
+    def __init__(self, herd, status=None):
+        self.herd = herd
+        self.status = status or {}  # name -> gRPC operator address
+        self.links_before = None
+        self.before = None
+
+    def start(self):
+        # GetStatus first: its own cost is not the phase's.
+        self.links_before = _read_links(self.status)
+        self.before = herds.sample_usage(self.herd.pids())
+        return self
+
+    def finish(self, updates):
+        drain_s = self.herd.wait_quiescent()
+        after = herds.sample_usage(self.herd.pids())
+        cost = herds.usage_per_update(self.before, after, updates)
+        cost["drain_s"] = drain_s
+        if self.status:
+            links_after = _read_links(self.status)
+            cost["links"] = (node_status.updates_per_batch(self.links_before,
+                                                           links_after)
+                             if self.links_before and links_after else None)
+        return cost
+
+
+def _read_links(status):
+    if not status:
+        return None
+    try:
+        return node_status.read_links(status)
+    except Exception as error:  # grpc's errors, a missing grpc_tools, ...
+        log(f"  GetStatus failed: {str(error).splitlines()[0]}")
+        return None
+
+
+def _updates(run):
+    """IAMATs a phase had accepted: the load's and the probe's."""
+    propagation = run.get("propagation") or {}
+    return run["load"]["iamat_ok"] + propagation.get("samples", 0)
+
+
+def _log_cost(cost):
+    total = cost["total"]
+    log(f"  {cost['updates']} updates: "
+        f"{report.format_number(total['cpu_us_per_update'], 1)} CPU us and "
+        f"{report.format_number(total['switches_per_update'], 2)} context "
+        "switches per update (herd-wide)")
 
 
 def measure_herd(kind, args, profile, workdir):
@@ -85,7 +158,10 @@ def measure_herd(kind, args, profile, workdir):
             log(f"  warning: {warning}")
         hamilton = herd.endpoint("Hamilton")
         common = [f"--connections={profile['connections']}", "--timeout=10s"]
+        operators = dict(zip(herd.servers, herd.status_targets()))
+        herd.wait_quiescent()
         log(f"{kind}: peak (closed loop, IAMAT, Hamilton)")
+        cost = PhaseCost(herd, operators).start()
         result["peak"] = herd_bench(
             args.herd_bench, common + [
                 f"--targets={hamilton}", f"--duration={profile['peak_s']}s",
@@ -93,12 +169,24 @@ def measure_herd(kind, args, profile, workdir):
             workdir / f"{kind}-peak.json", profile["peak_s"] + 60)
         # Hamilton answers before the rest of the herd has caught up: what the
         # herd sustains counts the time to drain the flooding backlog too.
-        drain_s = herd.wait_quiescent()
+        result["peak_cost"] = cost.finish(_updates(result["peak"]))
+        drain_s = result["peak_cost"]["drain_s"]
         result["peak_drain_s"] = drain_s
+        _log_cost(result["peak_cost"])
         peak = result["peak"]["load"]
         result["sustained_rps"] = (peak["requests_ok"] / (peak["elapsed_s"] + drain_s)
                                    if drain_s is not None else None)
         log(f"  herd drained its backlog in {_seconds(drain_s)}")
+        log(f"{kind}: fixed ({FIXED_RATE} IAMAT/s, Hamilton)")
+        cost = PhaseCost(herd, operators).start()
+        result["fixed"] = herd_bench(
+            args.herd_bench, common + [
+                f"--targets={hamilton}", f"--rate={FIXED_RATE}",
+                f"--duration={profile['fixed_s']}s", "--mix=1:0",
+                "--clients=200000"],
+            workdir / f"{kind}-fixed.json", profile["fixed_s"] + 60)
+        result["fixed_cost"] = cost.finish(_updates(result["fixed"]))
+        _log_cost(result["fixed_cost"])
         log(f"{kind}: mixed (closed loop, 80:20, all five)")
         result["mixed"] = herd_bench(
             args.herd_bench, common + [
@@ -110,6 +198,7 @@ def measure_herd(kind, args, profile, workdir):
         half_rate = max(1.0, (result["sustained_rps"] or peak["throughput_rps"]) / 2)
         log(f"{kind}: half load ({half_rate:.0f} req/s) + propagation")
         status = herd.status_targets()
+        cost = PhaseCost(herd, operators).start()
         result["half"] = herd_bench(
             args.herd_bench, common + [
                 f"--targets={hamilton}", f"--rate={half_rate:.1f}",
@@ -119,6 +208,8 @@ def measure_herd(kind, args, profile, workdir):
                 f"--propagation_interval={PROPAGATION_INTERVAL}"]
             + ([f"--status_targets={','.join(status)}"] if status else []),
             workdir / f"{kind}-half.json", profile["half_s"] + 60)
+        result["half_cost"] = cost.finish(_updates(result["half"]))
+        _log_cost(result["half_cost"])
         result["peak_rss_kib"] = herd.peak_rss_kib()
         result["crashed"] = herd.crashed()
     return result
@@ -166,6 +257,79 @@ def measure_redis(profile, workdir):
         log(f"  {geosearch}")
         return {"geoadd": geoadd, "geosearch": geosearch,
                 "peak_rss_kib": redis.peak_rss_kib()}
+
+
+def measure_redis_chain(profile, workdir):
+    """GEOADD into the root of a replication chain along the herd's links:
+    32 clients, then 1; CPU and context switches of all five per update."""
+    chain = herds.RedisChain(workdir / "redis-chain")
+    result = {"tree": {child: parent for child, parent in chain.parents.items()},
+              "root": chain.root, "runs": {}}
+    with chain:
+        for connections, requests in ((CHAIN_CONNECTIONS, profile["chain_geoadd"]),
+                                      (1, profile["chain_geoadd_1"])):
+            chain.wait_quiescent()
+            log(f"redis chain: GEOADD into {chain.root}, {connections} "
+                f"client{'s' if connections != 1 else ''}")
+            cost = PhaseCost(chain).start()
+            geoadd = redis_benchmark(chain.ports[chain.root], connections, requests,
+                                     ["GEOADD", "herd", "-118.__rand_int__",
+                                      "34.__rand_int__", "client:__rand_int__"])
+            run = {"geoadd": geoadd, "cost": cost.finish(requests)}
+            offsets = chain.offsets()
+            run["caught_up"] = len(set(offsets.values())) == 1
+            run["offsets"] = offsets
+            # Members so far on each server: they grow by about `requests`
+            # per run only if every GEOADD adds a new client.
+            run["members"] = chain.members("herd")
+            log(f"  {geoadd['throughput_rps']:.0f} GEOADD/s; replicas caught up: "
+                f"{run['caught_up']}; members {run['members']}")
+            _log_cost(run["cost"])
+            result["runs"][str(connections)] = run
+        result["peak_rss_kib"] = chain.peak_rss_kib()
+        result["crashed"] = chain.crashed()
+    # redis-benchmark 7 has no fixed-rate mode.
+    result["fixed_rate"] = None
+    return result
+
+
+def measure_whatsat(args, profile, workdir):
+    """WHATSAT latency on one idle node of ours: one connection, one request
+    at a time, clients near large cities (and, for comparison, the default
+    query for clients anywhere on the globe, mostly ocean)."""
+    herd = herds.Herd("herd", workdir / "whatsat", servers=("Hamilton",),
+                      links=(), herdnode=args.herdnode)
+    result = {"queries": []}
+    with herd:
+        if not herd.whatsat_answers():
+            result["note"] = ("WHATSAT answered '? ' (no places provider): no "
+                              "WHATSAT latency")
+            return result
+        endpoint = herd.endpoint("Hamilton")
+        cases = [(radius, count, True) for radius, count in WHATSAT_QUERIES]
+        cases.append((10, 5, False))
+        for radius, count, near_cities in cases:
+            where = "near cities" if near_cities else "anywhere"
+            log(f"whatsat: r={radius} n={count}, clients {where}")
+            run = herd_bench(args.herd_bench, [
+                f"--targets={endpoint}", "--connections=1",
+                f"--duration={profile['whatsat_s']}s", f"--mix={WHATSAT_MIX}",
+                f"--clients={WHATSAT_CLIENTS}", f"--whatsat_radius_km={radius}",
+                f"--whatsat_count={count}", "--timeout=10s"]
+                + (["--near_cities"] if near_cities else []),
+                workdir / f"whatsat-r{radius}-n{count}-{where.replace(' ', '_')}.json",
+                profile["whatsat_s"] + 60)
+            load = run["load"]
+            result["queries"].append({
+                "radius_km": radius, "count": count, "near_cities": near_cities,
+                "whatsat_ok": load["whatsat_ok"],
+                "whatsat_rps": load["whatsat_ok"] / load["elapsed_s"]
+                if load["elapsed_s"] else None,
+                "places_mean": load.get("whatsat_places_mean"),
+                "latency_us": load["whatsat_latency_us"],
+                "errors": load["errors"]["total"]})
+        result["crashed"] = herd.crashed()
+    return result
 
 
 def measure_memory(args, clients, workdir):
@@ -232,7 +396,11 @@ def main():
                         help="short phases (under 2 minutes in all)")
     parser.add_argument("--kinds", default=",".join(herds.KINDS),
                         help="comma-separated herds to measure")
-    parser.add_argument("--no_redis", action="store_true")
+    parser.add_argument("--no_redis", action="store_true",
+                        help="no Redis at all (neither one server nor the chain)")
+    parser.add_argument("--no_redis_chain", action="store_true")
+    parser.add_argument("--no_whatsat", action="store_true",
+                        help="skip the WHATSAT latency phase (ours)")
     parser.add_argument("--memory_clients", type=int,
                         help="clients for the memory test (0: skip)")
     parser.add_argument("--out", type=Path, help="results directory")
@@ -264,6 +432,18 @@ def main():
             results["redis"] = measure_redis(profile, out)
         except (RuntimeError, OSError, subprocess.SubprocessError) as error:
             log(f"redis: FAILED: {error}")
+    if not (args.no_redis or args.no_redis_chain) and herds.Redis.available():
+        try:
+            results["redis_chain"] = measure_redis_chain(profile, out)
+        except (RuntimeError, OSError, subprocess.SubprocessError) as error:
+            log(f"redis chain: FAILED: {error}")
+            results["redis_chain"] = {"failed": str(error)}
+    if "herd" in kinds and not args.no_whatsat:
+        try:
+            results["whatsat"] = measure_whatsat(args, profile, out)
+        except (RuntimeError, OSError, subprocess.TimeoutExpired) as error:
+            log(f"whatsat: FAILED: {error}")
+            results["whatsat"] = {"failed": str(error)}
     if "herd" in kinds and memory_clients > 0:
         try:
             results["memory"] = measure_memory(args, memory_clients, out)
