@@ -343,7 +343,8 @@ def markdown(results):
         "machine as the servers.",
         "",
         f"Load: {profile['connections']} connections; peak = closed loop, IAMAT "
-        f"only, all to Hamilton, {profile['peak_s']} s; mixed = closed loop, "
+        f"only, all to Hamilton, {profile['peak_s']} s; fixed = 4,000 IAMAT/s "
+        f"to Hamilton, {profile.get('fixed_s', 'n/a')} s; mixed = closed loop, "
         f"IAMAT:WHATSAT 80:20 over all five servers, {profile['mixed_s']} s; "
         f"half = fixed rate at half of what that herd sustains, {profile['half_s']} s, "
         "with a propagation sample (Hamilton to Bolden) every 10 ms. Sustained = "
