@@ -5,7 +5,8 @@
 namespace herd {
 
 v1::UpdateOutcome Flooder::Accept(const v1::Location& location,
-                                  std::string_view from_peer, FloodDone& done) {
+                                  std::string_view from_peer, FloodDone& done,
+                                  Forward forward) {
   received_.fetch_add(1, std::memory_order_relaxed);
   v1::UpdateOutcome outcome;
   if (journal_ == nullptr) {
@@ -30,6 +31,7 @@ v1::UpdateOutcome Flooder::Accept(const v1::Location& location,
       for (PeerSink* peer : peers_) {
         if (peer->name() != from_peer) peer->Send(location);
       }
+      if (forward == Forward::kNow) FlushPeers();
       break;
     case v1::UPDATE_OUTCOME_STALE:
       stale_.fetch_add(1, std::memory_order_relaxed);
@@ -43,9 +45,30 @@ v1::UpdateOutcome Flooder::Accept(const v1::Location& location,
   return outcome;
 }
 
+void Flooder::FlushPeers() {
+  for (PeerSink* peer : peers_) peer->Flush();
+}
+
 void Flooder::Flood(const v1::Location& location, std::string_view from_peer,
                     FloodDone done) {
-  const v1::UpdateOutcome outcome = Accept(location, from_peer, done);
+  FloodWith(location, from_peer, std::move(done), Forward::kNow);
+}
+
+void Flooder::Batch::Flood(const v1::Location& location,
+                           std::string_view from_peer, FloodDone done) {
+  flooder_.FloodWith(location, from_peer, std::move(done), Forward::kHeld);
+}
+
+v1::UpdateOutcome Flooder::Batch::Flood(const v1::Location& location,
+                                        std::string_view from_peer) {
+  FloodDone none;
+  return flooder_.Accept(location, from_peer, none, Forward::kHeld);
+}
+
+void Flooder::FloodWith(const v1::Location& location,
+                        std::string_view from_peer, FloodDone done,
+                        Forward forward) {
+  const v1::UpdateOutcome outcome = Accept(location, from_peer, done, forward);
   if (!done) return;  // handed to the journal with the accepted update
   if (journal_ == nullptr) {
     done(outcome, absl::OkStatus());
@@ -60,7 +83,7 @@ void Flooder::Flood(const v1::Location& location, std::string_view from_peer,
 v1::UpdateOutcome Flooder::Flood(const v1::Location& location,
                                  std::string_view from_peer) {
   FloodDone none;
-  return Accept(location, from_peer, none);
+  return Accept(location, from_peer, none, Forward::kNow);
 }
 
 void Flooder::AwaitDurable() {

@@ -26,7 +26,12 @@ class PeerSink {
   // The peer's server name, as in the herd file.
   virtual std::string_view name() const = 0;
   // Hands an accepted update to the peer. Must not block on the network.
+  // It may wait (queued) until the next Flush().
   virtual void Send(const v1::Location& location) = 0;
+  // Whatever Send() queued may go now. The Flooder calls it once per update
+  // flooded alone, and once at the end of a Batch: updates that arrived in
+  // one message leave in one message per link.
+  virtual void Flush() {}
 };
 
 // Runs once an update is as durable as the journal promises (or with the
@@ -102,11 +107,39 @@ class Flooder {
 
   FloodCounters counters() const;
 
+  // Floods updates that arrived together (one stream message, one catch-up
+  // page) and sends them on together: nothing goes to the peers until the
+  // Batch ends. Not thread-safe; one per caller at a time.
+  class Batch {
+   public:
+    explicit Batch(Flooder& flooder) : flooder_(flooder) {}
+    ~Batch() { flooder_.FlushPeers(); }
+    Batch(const Batch&) = delete;
+    Batch& operator=(const Batch&) = delete;
+
+    // Like Flooder::Flood, but the peers get the update when the Batch ends.
+    void Flood(const v1::Location& location, std::string_view from_peer,
+               FloodDone done);
+    v1::UpdateOutcome Flood(const v1::Location& location,
+                            std::string_view from_peer);
+
+   private:
+    Flooder& flooder_;
+  };
+
  private:
+  // Accept() for one update (flushed at once) or for a Batch (flushed when
+  // it ends).
+  enum class Forward { kNow, kHeld };
+  void FlushPeers();
+  void FloodWith(const v1::Location& location, std::string_view from_peer,
+                 FloodDone done, Forward forward);
+
   // Offer, journal append (handing done over if accepted: then it is
   // empty afterwards), counters and forwarding.
   v1::UpdateOutcome Accept(const v1::Location& location,
-                           std::string_view from_peer, FloodDone& done);
+                           std::string_view from_peer, FloodDone& done,
+                           Forward forward);
 
   LocationStore& store_;
   const size_t max_journal_backlog_;

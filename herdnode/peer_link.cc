@@ -153,11 +153,15 @@ void PeerLink::Stop() {
 }
 
 void PeerLink::Send(const v1::Location& location) {
+  MutexLock lock(&mu_);
+  if (stopping_ || state_ == LinkState::kDown) return;
+  pending_.Push(location);
+}
+
+void PeerLink::Flush() {
   LiveStream* write_on = nullptr;
   {
     MutexLock lock(&mu_);
-    if (stopping_ || state_ == LinkState::kDown) return;
-    pending_.Push(location);
     write_on = NextWriteLocked();
   }
   if (write_on != nullptr) write_on->Write();
@@ -209,6 +213,7 @@ void PeerLink::OnWriteDone(LiveStream* stream, bool ok) {
     } else {
       updates_sent_ +=
           static_cast<uint64_t>(stream->request().locations_size());
+      ++batches_sent_;
       write_on = NextWriteLocked();
     }
   }
@@ -256,6 +261,7 @@ void PeerLink::RequestCatchUp() {
 void PeerLink::CountReceived(uint64_t updates) {
   MutexLock lock(&mu_);
   updates_received_ += updates;
+  ++batches_received_;
 }
 
 LinkState PeerLink::state() const {
@@ -270,7 +276,9 @@ v1::PeerStatus PeerLink::Status() const {
   MutexLock lock(&mu_);
   status.set_state(std::string(LinkStateName(state_)));
   status.set_updates_sent(updates_sent_);
+  status.set_batches_sent(batches_sent_);
   status.set_updates_received(updates_received_);
+  status.set_batches_received(batches_received_);
   status.set_sync_entries_received(sync_entries_received_);
   status.set_reconnects(reconnects_);
   return status;
@@ -396,19 +404,23 @@ absl::Status PeerLink::CatchUp(bool sync_back) {
       peer_epoch_ = response.epoch();
       peer_after_seq_ = 0;
     }
-    for (const v1::SyncEntry& entry : response.entries()) {
-      if (entry.seq() <= peer_after_seq_) {
-        return absl::DataLossError(
-            "Sync entries are not in increasing seq order");
+    {
+      // A page goes on to the other peers in as few messages as it can.
+      Flooder::Batch batch(flooder_);
+      for (const v1::SyncEntry& entry : response.entries()) {
+        if (entry.seq() <= peer_after_seq_) {
+          return absl::DataLossError(
+              "Sync entries are not in increasing seq order");
+        }
+        peer_after_seq_ = entry.seq();
+        if (absl::Status valid = CheckPeerLocation(entry.location());
+            !valid.ok()) {
+          log_->warn("peer {} IN Sync entry rejected: {}", options_.peer_name,
+                     StatusMessage(valid));
+          continue;
+        }
+        batch.Flood(entry.location(), options_.peer_name);
       }
-      peer_after_seq_ = entry.seq();
-      if (absl::Status valid = CheckPeerLocation(entry.location());
-          !valid.ok()) {
-        log_->warn("peer {} IN Sync entry rejected: {}", options_.peer_name,
-                   StatusMessage(valid));
-        continue;
-      }
-      flooder_.Flood(entry.location(), options_.peer_name);
     }
     // One wait per page, not per entry: with durability on, the page is on
     // disk before the next is pulled, which also bounds the log's queue.

@@ -79,12 +79,15 @@ class PeerLink final : public PeerSink {
   // Queues a live update while SYNCING or UP; drops it while DOWN (the next
   // catch-up recovers it).
   void Send(const v1::Location& location) override;
+  // Writes what is queued if the stream is idle (else it goes as soon as
+  // the write in flight is done).
+  void Flush() override;
 
   // The peer asked (Sync with sync_back) to be pulled from: catch up now,
   // without asking it to pull back -- unless this link is DOWN and so has
   // dropped updates the peer must pull.
   void RequestCatchUp();
-  // The service got this many live updates from this peer.
+  // The service got this many live updates from this peer, in one message.
   void CountReceived(uint64_t updates = 1);
 
   LinkState state() const;
@@ -140,7 +143,9 @@ class PeerLink final : public PeerSink {
   // Updates waiting for the stream.
   UpdateQueue pending_ ABSL_GUARDED_BY(mu_);
   uint64_t updates_sent_ ABSL_GUARDED_BY(mu_) = 0;
+  uint64_t batches_sent_ ABSL_GUARDED_BY(mu_) = 0;
   uint64_t updates_received_ ABSL_GUARDED_BY(mu_) = 0;
+  uint64_t batches_received_ ABSL_GUARDED_BY(mu_) = 0;
   uint64_t sync_entries_received_ ABSL_GUARDED_BY(mu_) = 0;
   uint64_t reconnects_ ABSL_GUARDED_BY(mu_) = 0;
 

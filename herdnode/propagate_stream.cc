@@ -52,6 +52,8 @@ class PropagateStreamReactor final
       return;
     }
     link_->CountReceived(static_cast<uint64_t>(request_.locations_size()));
+    // The batch goes on to each peer as one message too.
+    Flooder::Batch batch(flooder_);
     for (const v1::Location& location : request_.locations()) {
       log_->info("peer {} IN PropagateLocation {} {}", from_,
                  location.client_id(), location.client_time_text());
@@ -63,7 +65,7 @@ class PropagateStreamReactor final
         continue;
       }
       // Journaled as it is accepted; nothing waits here for the disk.
-      flooder_.Flood(location, from_);
+      batch.Flood(location, from_);
     }
     received_ += static_cast<uint64_t>(request_.locations_size());
     if (flooder_.JournalBehind()) {

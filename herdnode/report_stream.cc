@@ -42,6 +42,8 @@ class ReportStreamReactor final
       return;
     }
     Batch* batch = NewBatch();
+    // The reports go on to each peer as one message.
+    Flooder::Batch flood(flooder_);
     for (const v1::LocationReport& report : request_->reports()) {
       v1::LocationReportResult* result =
           batch->results.Append(batch->response.mutable_results());
@@ -62,18 +64,18 @@ class ReportStreamReactor final
       }
       // Runs at once without a journal; with one, once the update is
       // durable. Two pointers: small enough to need no allocation.
-      flooder_.Flood(*location, "",
-                     [batch, result](v1::UpdateOutcome outcome,
-                                     const absl::Status& durable) {
-                       if (durable.ok()) {
-                         result->mutable_response()->set_outcome(outcome);
-                       } else {
-                         Refuse(*result, absl::UnavailableError(
-                                             "update not acknowledged: " +
-                                             StatusMessage(durable)));
-                       }
-                       batch->stream->OneAnswered(batch);
-                     });
+      flood.Flood(*location, "",
+                  [batch, result](v1::UpdateOutcome outcome,
+                                  const absl::Status& durable) {
+                    if (durable.ok()) {
+                      result->mutable_response()->set_outcome(outcome);
+                    } else {
+                      Refuse(*result, absl::UnavailableError(
+                                          "update not acknowledged: " +
+                                          StatusMessage(durable)));
+                    }
+                    batch->stream->OneAnswered(batch);
+                  });
     }
     // Read the next message only now: reports of one stream are flooded in
     // the order the gateway sent them.

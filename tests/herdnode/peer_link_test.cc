@@ -236,6 +236,7 @@ TEST_F(PeerLinkTest, BatchesDeliverEveryUpdateInOrder) {
     const std::string client = "c" + std::to_string(i % 7);
     const std::string time = std::to_string(i + 1);
     link->Send(MakeLocation(client, time));
+    link->Flush();  // as the Flooder does for an update flooded alone
     sent.push_back(client + "@" + time);
   }
   peer.Release();
@@ -244,6 +245,39 @@ TEST_F(PeerLinkTest, BatchesDeliverEveryUpdateInOrder) {
   EXPECT_EQ(peer.received(), sent);
   EXPECT_EQ(link->Status().updates_sent(), sent.size());
   EXPECT_EQ(link->state(), LinkState::kUp);
+}
+
+TEST_F(PeerLinkTest, UpdatesFloodedTogetherLeaveInOneMessage) {
+  FakePeer peer({});
+  std::unique_ptr<PeerLink> link = MakeLink(peer, 16);
+  flooder_.SetPeers({link.get()});
+  link->Start();
+  ASSERT_TRUE(PollUntil(absl::Seconds(20),
+                        [&] { return link->state() == LinkState::kUp; }));
+  const size_t batches_before = peer.batches();
+  {
+    Flooder::Batch batch(flooder_);
+    for (int i = 0; i < 5; ++i) {
+      batch.Flood(MakeLocation("b" + std::to_string(i), "1"), "Other");
+    }
+    // Held until the batch ends, however long that takes.
+    EXPECT_EQ(link->Status().updates_sent(), 0u);
+  }
+  // The link counts a message once its write is done, which may be after
+  // the peer has read it.
+  ASSERT_TRUE(PollUntil(absl::Seconds(20), [&] {
+    return peer.received().size() == 5u && link->Status().updates_sent() == 5u;
+  }));
+  EXPECT_EQ(peer.batches() - batches_before, 1u);
+  EXPECT_EQ(link->Status().batches_sent(), 1u);
+
+  // One flooded alone goes at once, alone.
+  flooder_.Flood(MakeLocation("alone", "1"), "Other");
+  ASSERT_TRUE(PollUntil(absl::Seconds(20), [&] {
+    return peer.received().size() == 6u && link->Status().updates_sent() == 6u;
+  }));
+  EXPECT_EQ(link->Status().batches_sent(), 2u);
+  link->Stop();
 }
 
 TEST_F(PeerLinkTest, SendIsDroppedWhileDownAndFailureTakesLinkDown) {
