@@ -32,6 +32,7 @@
 #include "gateway/node_client.h"
 #include "gateway/protocol.h"
 #include "gateway/report_batcher.h"
+#include "herdnode/config.h"
 #include "herdnode/location_text.h"
 
 namespace herd::gateway {
@@ -52,6 +53,15 @@ struct Limits {
   size_t max_pipelined_requests = 64;
   unsigned threads = 1;
 };
+
+// How long an IAMAT that finds the node's stream idle waits for company
+// (GatewayLimits.report_linger_us; see report_batcher.h).
+std::chrono::microseconds ReportLinger(const v1::GatewayLimits& configured) {
+  if (configured.no_report_linger()) return std::chrono::microseconds(0);
+  return std::chrono::microseconds(configured.report_linger_us() != 0
+                                       ? configured.report_linger_us()
+                                       : kDefaultReportLingerUs);
+}
 
 Limits ResolveLimits(const v1::GatewayLimits& configured) {
   Limits limits;
@@ -251,10 +261,13 @@ Effect EffectOf(const Command& command) {
 class Connection : public std::enable_shared_from_this<Connection>,
                    public ReportWaiter {
  public:
-  Connection(const ServerContext& server, tcp::socket socket, uint64_t id,
-             std::string peer, bool trusted)
+  // linger_timer: the event loop's own, for the report batcher.
+  Connection(const ServerContext& server, tcp::socket socket,
+             asio::steady_timer& linger_timer, uint64_t id, std::string peer,
+             bool trusted)
       : server_(server),
         socket_(std::move(socket)),
+        linger_timer_(linger_timer),
         id_(id),
         peer_(std::move(peer)),
         trusted_(trusted),
@@ -402,7 +415,8 @@ class Connection : public std::enable_shared_from_this<Connection>,
       server_.reports->Submit(
           shared_from_this(), seq,
           ReportFields{iamat->client_id, iamat->coordinates_text,
-                       iamat->client_time_text, received_at});
+                       iamat->client_time_text, received_at},
+          linger_timer_);
       slot.line = std::move(line);
       co_return;
     }
@@ -644,6 +658,7 @@ class Connection : public std::enable_shared_from_this<Connection>,
 
   const ServerContext& server_;
   tcp::socket socket_;
+  asio::steady_timer& linger_timer_;  // the event loop's (see AcceptLine)
   const uint64_t id_;
   const std::string peer_;
   const bool trusted_;
@@ -676,22 +691,28 @@ class Connection : public std::enable_shared_from_this<Connection>,
 // every asynchronous operation and post allocated.)
 class EventLoops {
  public:
+  struct Loop {
+    // One thread runs it (posts from other threads stay safe).
+    asio::io_context context{1};
+    // The report batcher's linger timer for connections on this loop.
+    asio::steady_timer linger_timer{context};
+  };
+
   explicit EventLoops(unsigned count) {
     for (unsigned i = 0; i < count; ++i) {
-      // One thread runs each (posts from other threads stay safe).
-      contexts_.push_back(std::make_unique<asio::io_context>(1));
-      work_guards_.push_back(asio::make_work_guard(*contexts_.back()));
+      loops_.push_back(std::make_unique<Loop>());
+      work_guards_.push_back(asio::make_work_guard(loops_.back()->context));
     }
   }
 
-  asio::io_context& first() { return *contexts_.front(); }
+  asio::io_context& first() { return loops_.front()->context; }
   // The loop for a new connection. Only the accept loop calls it.
-  asio::io_context& next() { return *contexts_[next_++ % contexts_.size()]; }
-  size_t size() const { return contexts_.size(); }
+  Loop& next() { return *loops_[next_++ % loops_.size()]; }
+  size_t size() const { return loops_.size(); }
 
   void Run(spdlog::logger& log) {
-    for (const auto& context : contexts_) {
-      threads_.emplace_back([&log, &context = *context] {
+    for (const auto& loop : loops_) {
+      threads_.emplace_back([&log, &context = loop->context] {
         // A handler that throws must not take the gateway down with it.
         for (;;) {
           try {
@@ -707,12 +728,12 @@ class EventLoops {
 
   // Stops every loop and joins its thread.
   void Stop() {
-    for (const auto& context : contexts_) context->stop();
+    for (const auto& loop : loops_) loop->context.stop();
     threads_.clear();  // joins
   }
 
  private:
-  std::vector<std::unique_ptr<asio::io_context>> contexts_;
+  std::vector<std::unique_ptr<Loop>> loops_;
   std::vector<asio::executor_work_guard<asio::io_context::executor_type>>
       work_guards_;
   std::vector<std::jthread> threads_;
@@ -740,7 +761,8 @@ class GatewayServer::Impl {
       : options_(std::move(options)),
         log_(std::move(log)),
         node_(node_channel),
-        reports_(node_channel, kNodeCallDeadline),
+        reports_(node_channel, kNodeCallDeadline,
+                 ReportLinger(options_.limits)),
         // Here, not in the body: loops_ needs the thread count.
         context_(ContextWithLimits(options_.limits)) {
     context_.node = &node_;
@@ -834,7 +856,8 @@ class GatewayServer::Impl {
   asio::awaitable<void> AcceptLoop() {
     asio::steady_timer retry_timer(loops_.first());
     while (acceptor_.is_open()) {
-      tcp::socket socket(loops_.next());
+      EventLoops::Loop& loop = loops_.next();
+      tcp::socket socket(loop.context);
       error_code ec;
       co_await acceptor_.async_accept(
           socket, asio::redirect_error(asio::use_awaitable, ec));
@@ -860,7 +883,8 @@ class GatewayServer::Impl {
       const uint64_t id = ++last_connection_id_;
       const bool trusted = IsTrusted(remote.address());
       auto connection = std::make_shared<Connection>(
-          context_, std::move(socket), id, std::move(peer), trusted);
+          context_, std::move(socket), loop.linger_timer, id, std::move(peer),
+          trusted);
       registry_.Add(id, connection);
       connection->Start();
     }

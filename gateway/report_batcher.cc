@@ -134,15 +134,19 @@ class ReportBatcher::Stream final
 };
 
 ReportBatcher::ReportBatcher(const std::shared_ptr<grpc::Channel>& channel,
-                             Clock::duration deadline)
-    : stub_(v1::HerdNode::NewStub(channel)), deadline_(deadline) {}
+                             Clock::duration deadline, Clock::duration linger)
+    : stub_(v1::HerdNode::NewStub(channel)),
+      deadline_(deadline),
+      linger_(linger) {}
 
 ReportBatcher::~ReportBatcher() { Shutdown(); }
 
 void ReportBatcher::Submit(std::shared_ptr<ReportWaiter> waiter, uint64_t tag,
-                           const ReportFields& report) {
+                           const ReportFields& report,
+                           boost::asio::steady_timer& linger_timer) {
   Stream* to_start = nullptr;
   Stream* write_on = nullptr;
+  bool arm_linger = false;
   std::shared_ptr<ReportWaiter> refused;
   {
     MutexLock lock(&mu_);
@@ -159,7 +163,19 @@ void ReportBatcher::Submit(std::shared_ptr<ReportWaiter> waiter, uint64_t tag,
       stream.waiting.push_back(
           {std::move(waiter), tag, Clock::now(), /*answered=*/false});
       QueueLocked(stream, id, report);
-      write_on = NextWriteLocked(stream);
+      // Linger only with the stream idle and the message not yet full: a
+      // write in flight already gathers the next message, and its
+      // completion writes it.
+      const bool full = stream.queued.size() > 1 ||
+                        stream.queued.front()->message.reports_size() >=
+                            kMaxReportsPerMessage;
+      if (linger_ > Clock::duration::zero() && stream.writing == nullptr &&
+          !full) {
+        arm_linger = !lingering_;
+        lingering_ = true;
+      } else {
+        write_on = NextWriteLocked(stream);
+      }
     }
   }
   if (refused != nullptr) {
@@ -170,6 +186,24 @@ void ReportBatcher::Submit(std::shared_ptr<ReportWaiter> waiter, uint64_t tag,
     return;
   }
   if (to_start != nullptr) to_start->Start();
+  if (write_on != nullptr) write_on->Write();
+  if (arm_linger) {
+    // This thread's timer, not armed before: lingering_ was false.
+    linger_timer.expires_after(linger_);
+    linger_timer.async_wait([this](const boost::system::error_code& error) {
+      // Aborted only when the event loop is torn down.
+      if (!error) OnLingerDone();
+    });
+  }
+}
+
+void ReportBatcher::OnLingerDone() {
+  Stream* write_on = nullptr;
+  {
+    MutexLock lock(&mu_);
+    lingering_ = false;
+    if (stream_ != nullptr) write_on = NextWriteLocked(*stream_);
+  }
   if (write_on != nullptr) write_on->Write();
 }
 

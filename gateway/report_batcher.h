@@ -2,7 +2,12 @@
 // every connection goes on one long-lived stream: one message is written at a
 // time, and the reports that arrive meanwhile go together in the next, so
 // gRPC's per-call cost (and its thread hand-offs) is paid per batch rather
-// than per IAMAT. Results come back matched by request id.
+// than per IAMAT. A report that finds the stream idle waits up to a short
+// linger for others to share its message: the node floods a message's
+// reports on as one message per link, so at moderate load, where reports
+// rarely meet by chance, this is what makes every server of the herd work
+// per batch rather than per update. Results come back matched by request
+// id.
 #ifndef HERD_GATEWAY_REPORT_BATCHER_H_
 #define HERD_GATEWAY_REPORT_BATCHER_H_
 
@@ -14,6 +19,7 @@
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
+#include "boost/asio/steady_timer.hpp"
 #include "grpcpp/channel.h"
 #include "grpcpp/support/status.h"
 #include "herd/v1/herd.grpc.pb.h"
@@ -47,17 +53,23 @@ class ReportBatcher {
   using Clock = std::chrono::steady_clock;
 
   // channel: to this server's own node. A report unanswered after deadline
-  // means the node is stuck (see ExpireOverdue).
+  // means the node is stuck (see ExpireOverdue). linger: how long a report
+  // that finds the stream idle waits before its message is written (zero:
+  // not at all).
   ReportBatcher(const std::shared_ptr<grpc::Channel>& channel,
-                Clock::duration deadline);
+                Clock::duration deadline, Clock::duration linger);
   ~ReportBatcher();  // Shutdown()
 
   ReportBatcher(const ReportBatcher&) = delete;
   ReportBatcher& operator=(const ReportBatcher&) = delete;
 
-  // Queues one report (opening the stream if none is open).
+  // Queues one report (opening the stream if none is open). linger_timer
+  // belongs to the calling thread's event loop and serves this batcher
+  // only: if the report starts a lingering message, it is armed to write
+  // it.
   void Submit(std::shared_ptr<ReportWaiter> waiter, uint64_t tag,
-              const ReportFields& report);
+              const ReportFields& report,
+              boost::asio::steady_timer& linger_timer);
   // If a report has waited longer than the deadline, the node is stuck:
   // the stream is cancelled and everything waiting on it fails (the next
   // Submit opens a new one). Call it periodically.
@@ -81,6 +93,8 @@ class ReportBatcher {
     kCancel,  // cancel it; the write it has claimed drops the hold when done
   };
 
+  // The linger is over: writes the message it held, if still idle.
+  void OnLingerDone();
   void OnWriteDone(Stream* stream, bool ok);
   void OnReadDone(Stream* stream, bool ok);
   void OnStreamDone(Stream* stream);
@@ -105,9 +119,13 @@ class ReportBatcher {
 
   const std::unique_ptr<v1::HerdNode::Stub> stub_;
   const Clock::duration deadline_;
+  const Clock::duration linger_;
 
   Mutex mu_;
   bool shut_down_ ABSL_GUARDED_BY(mu_) = false;
+  // A linger timer is armed (on some event loop); until it fires, reports
+  // queue without writing.
+  bool lingering_ ABSL_GUARDED_BY(mu_) = false;
   // The stream new reports go on; null until the next Submit opens one.
   Stream* stream_ ABSL_GUARDED_BY(mu_) = nullptr;
   // Every stream gRPC is not done with yet, owned here until its OnDone.

@@ -813,6 +813,44 @@ TEST_F(GatewayServerTest, IamatsOfEveryConnectionShareOneStream) {
   EXPECT_EQ(node_.streams_opened(), 1);
 }
 
+// An IAMAT that finds the stream idle waits (report_linger_us) for the
+// ones right behind it, so that they share its message; without the linger
+// it goes alone, at once.
+TEST_F(GatewayServerTest, IamatsArrivingTogetherShareOneMessage) {
+  v1::GatewayLimits limits;
+  limits.set_report_linger_us(1000);  // the most allowed: far above a read
+  StartGateway(limits);
+  std::unique_ptr<TestClient> client = Connect();
+  ASSERT_NE(client, nullptr);
+  constexpr int kLines = 8;
+  std::string lines;
+  for (int i = 0; i < kLines; ++i) lines += IamatLine(fmt::format("t{}", i));
+  ASSERT_TRUE(client->Send(lines));
+  for (int i = 0; i < kLines; ++i) {
+    const auto reply = client->ReadLine();
+    ASSERT_TRUE(reply.has_value()) << "reply " << i;
+    EXPECT_THAT(*reply, HasSubstr(fmt::format(" t{} ", i)));
+  }
+  EXPECT_EQ(node_.largest_message(), kLines);
+}
+
+TEST_F(GatewayServerTest, WithoutLingerTheFirstIamatGoesAlone) {
+  v1::GatewayLimits limits;
+  limits.set_no_report_linger(true);
+  StartGateway(limits);
+  std::unique_ptr<TestClient> client = Connect();
+  ASSERT_NE(client, nullptr);
+  constexpr int kLines = 8;
+  std::string lines;
+  for (int i = 0; i < kLines; ++i) lines += IamatLine(fmt::format("u{}", i));
+  ASSERT_TRUE(client->Send(lines));
+  for (int i = 0; i < kLines; ++i) {
+    ASSERT_TRUE(client->ReadLine().has_value()) << "reply " << i;
+  }
+  EXPECT_EQ(node_.reports().size(), size_t{kLines});
+  EXPECT_LT(node_.largest_message(), kLines);
+}
+
 TEST_F(GatewayServerTest, RefusedReportGetsQuestionMarkAndOnlyIt) {
   StartGateway();
   auto client = Connect();
