@@ -32,7 +32,6 @@
 #include "gateway/node_client.h"
 #include "gateway/protocol.h"
 #include "gateway/report_batcher.h"
-#include "herdnode/config.h"
 #include "herdnode/location_text.h"
 
 namespace herd::gateway {
@@ -55,12 +54,9 @@ struct Limits {
 };
 
 // How long an IAMAT that finds the node's stream idle waits for company
-// (GatewayLimits.report_linger_us; see report_batcher.h).
+// (GatewayLimits.report_linger_us, 0 by default; see report_batcher.h).
 std::chrono::microseconds ReportLinger(const v1::GatewayLimits& configured) {
-  if (configured.no_report_linger()) return std::chrono::microseconds(0);
-  return std::chrono::microseconds(configured.report_linger_us() != 0
-                                       ? configured.report_linger_us()
-                                       : kDefaultReportLingerUs);
+  return std::chrono::microseconds(configured.report_linger_us());
 }
 
 Limits ResolveLimits(const v1::GatewayLimits& configured) {

@@ -14,6 +14,9 @@ namespace {
 // At most this many reports per message: far below gRPC's 4 MiB message
 // limit, and what a busy gateway gathers while one message is written.
 constexpr int kMaxReportsPerMessage = 512;
+// A message with this many reports is written even while the node has not
+// answered the last one (see NextWriteLocked).
+constexpr int kPipelinedReports = 8;
 // Room for the results of a few dozen reports without a further block.
 constexpr size_t kResponseArenaBytes = size_t{32} * 1024;
 
@@ -114,6 +117,9 @@ class ReportBatcher::Stream final
   uint64_t first_id = 0;
   // Filled messages not yet written, oldest first.
   std::deque<std::unique_ptr<Outgoing>> queued;
+  // Messages written whose response has not been read yet (the node answers
+  // each message with one response, in order).
+  int unanswered = 0;
   // The message being written (one at a time).
   std::unique_ptr<Outgoing> writing;
   bool detached = false;
@@ -237,6 +243,16 @@ ReportBatcher::Stream* ReportBatcher::NextWriteLocked(Stream& stream) {
   if (stream.writing != nullptr || stream.queued.empty() || stream.detached) {
     return nullptr;
   }
+  // While the node works on a message, the next one fills (Nagle's rule, a
+  // message for a segment): at low load a report finds nothing unanswered
+  // and goes at once; under load messages grow with the node's own latency,
+  // and no timer is needed. One big enough goes regardless, so that at
+  // saturation the gateway and the node still work side by side.
+  const bool big_enough =
+      stream.queued.size() > 1 ||
+      stream.queued.front()->message.reports_size() >= kPipelinedReports;
+  if (stream.unanswered > 0 && !big_enough) return nullptr;
+  ++stream.unanswered;
   stream.writing = std::move(stream.queued.front());
   stream.queued.pop_front();
   return &stream;
@@ -270,11 +286,15 @@ void ReportBatcher::OnWriteDone(Stream* stream, bool ok) {
 
 void ReportBatcher::OnReadDone(Stream* stream, bool ok) {
   if (ok) {
+    Stream* write_on = nullptr;
     {
       MutexLock lock(&mu_);
       stream->TakeAnswersLocked();
+      stream->unanswered = std::max(stream->unanswered - 1, 0);
+      write_on = NextWriteLocked(*stream);
     }
     stream->DeliverAnswersAndReadOn();
+    if (write_on != nullptr) write_on->Write();
     return;
   }
   Detach detach = Detach::kNone;

@@ -1,13 +1,14 @@
 // The gateway's end of the node's ReportLocations stream. Every IAMAT of
-// every connection goes on one long-lived stream: one message is written at a
-// time, and the reports that arrive meanwhile go together in the next, so
-// gRPC's per-call cost (and its thread hand-offs) is paid per batch rather
-// than per IAMAT. A report that finds the stream idle waits up to a short
-// linger for others to share its message: the node floods a message's
-// reports on as one message per link, so at moderate load, where reports
-// rarely meet by chance, this is what makes every server of the herd work
-// per batch rather than per update. Results come back matched by request
-// id.
+// every connection goes on one long-lived stream, one message written at a
+// time, and a message is not written while the node has not answered the
+// last one (unless it is full): the reports that arrive meanwhile go
+// together in the next, so gRPC's per-call cost (and its thread hand-offs)
+// is paid per batch rather than per IAMAT, and batches grow with the load
+// without a timer (Nagle's rule, with the node's answer for the ACK). The
+// node floods a message's reports on as one message per link, so every
+// server of the herd works per batch. An optional linger (report_linger_us)
+// also holds a report that finds the stream idle, for company. Results come
+// back matched by request id.
 #ifndef HERD_GATEWAY_REPORT_BATCHER_H_
 #define HERD_GATEWAY_REPORT_BATCHER_H_
 

@@ -209,11 +209,6 @@ absl::Status ValidateHerdConfig(const v1::HerdConfig& config) {
         "gateway_limits.report_linger_us is ", limits.report_linger_us(),
         ": at most ", kMaxReportLingerUs, " (microseconds)"));
   }
-  if (limits.no_report_linger() && limits.report_linger_us() != 0) {
-    return absl::InvalidArgumentError(
-        "gateway_limits: no_report_linger with a report_linger_us of "
-        "its own; set one of them");
-  }
   return ValidateLinks(config);
 }
 
@@ -277,10 +272,6 @@ v1::GatewayLimits EffectiveGatewayLimits(const v1::HerdConfig& config) {
       or_default(limits.idle_timeout_seconds(), kDefaultIdleTimeoutSeconds));
   limits.set_max_pipelined_requests(or_default(limits.max_pipelined_requests(),
                                                kDefaultMaxPipelinedRequests));
-  if (!limits.no_report_linger()) {
-    limits.set_report_linger_us(
-        or_default(limits.report_linger_us(), kDefaultReportLingerUs));
-  }
   // hardware_concurrency() may say 0 when it cannot tell.
   limits.set_threads(or_default(
       limits.threads(), std::max(1u, std::thread::hardware_concurrency())));

@@ -42,9 +42,7 @@ absl::StatusOr<const v1::ServerConfig*> FindServer(const v1::HerdConfig& config,
 std::vector<std::string> LinkedPeers(const v1::HerdConfig& config,
                                      std::string_view name);
 
-// GatewayLimits.report_linger_us: the default (for 0, unless
-// no_report_linger), and the most ValidateHerdConfig accepts.
-inline constexpr uint32_t kDefaultReportLingerUs = 200;
+// The longest GatewayLimits.report_linger_us that ValidateHerdConfig accepts.
 inline constexpr uint32_t kMaxReportLingerUs = 1000;
 
 // The gateway limits with every zero field replaced by its default.

@@ -43,7 +43,8 @@ constexpr char kKiwiTime[] = "1621464827.959498503";
 // locations made from the request. On the ReportLocations stream, what a
 // client id contains decides what happens to its report and its message:
 // "slow": the message is answered late (from another thread), so messages
-// are answered out of order; "refuse": that report alone is refused;
+// are answered out of order, "dawdling": after 1.5 s; "refuse": that report
+// alone is refused;
 // "break": the stream ends at once (UNAVAILABLE), the message unanswered;
 // "stuck": the message is never answered. WHATSATs for "slow" clients are
 // answered late too, and for "dawdling" ones after 1.5 s. events() tells in
@@ -195,6 +196,7 @@ class FakeNode final : public v1::HerdNode::CallbackService {
       v1::ReportLocationsResponse response;
       std::vector<std::string> answered;
       bool slow = false;
+      bool dawdling = false;
       bool stuck = false;
       bool broken = false;
       {
@@ -206,6 +208,7 @@ class FakeNode final : public v1::HerdNode::CallbackService {
         const std::string& id = report.report().client_id();
         node_.Record(report.report());
         slow = slow || id.find("slow") != std::string::npos;
+        dawdling = dawdling || id.find("dawdling") != std::string::npos;
         stuck = stuck || id.find("stuck") != std::string::npos;
         broken = broken || id.find("break") != std::string::npos;
         v1::LocationReportResult* result = response.add_results();
@@ -222,20 +225,22 @@ class FakeNode final : public v1::HerdNode::CallbackService {
         std::lock_guard lock(mutex_);
         if (broken) {
           breaking_ = true;
-        } else if (!stuck && slow) {
+        } else if (!stuck && (slow || dawdling)) {
           ++late_;
-          node_.AnswerLate([this, response = std::move(response),
-                            answered = std::move(answered)]() mutable {
-            {
-              std::lock_guard late_lock(mutex_);
-              --late_;
-              if (!breaking_) {
-                node_.NoteAnswered(answered);
-                queue_.push_back(std::move(response));
-              }
-            }
-            Pump();
-          });
+          node_.AnswerLate(
+              [this, response = std::move(response),
+               answered = std::move(answered)]() mutable {
+                {
+                  std::lock_guard late_lock(mutex_);
+                  --late_;
+                  if (!breaking_) {
+                    node_.NoteAnswered(answered);
+                    queue_.push_back(std::move(response));
+                  }
+                }
+                Pump();
+              },
+              dawdling ? kDawdlingDelay : kLateAnswerDelay);
         } else if (!stuck) {
           node_.NoteAnswered(answered);
           queue_.push_back(std::move(response));
@@ -834,21 +839,32 @@ TEST_F(GatewayServerTest, IamatsArrivingTogetherShareOneMessage) {
   EXPECT_EQ(node_.largest_message(), kLines);
 }
 
-TEST_F(GatewayServerTest, WithoutLingerTheFirstIamatGoesAlone) {
-  v1::GatewayLimits limits;
-  limits.set_no_report_linger(true);
-  StartGateway(limits);
+// Without a linger (the default), an IAMAT that finds nothing in flight
+// goes at once, alone; the ones behind it wait while the node works on it and
+// then share the next message.
+TEST_F(GatewayServerTest, IamatsWaitingForTheNodeShareTheNextMessage) {
+  StartGateway();
   std::unique_ptr<TestClient> client = Connect();
   ASSERT_NE(client, nullptr);
-  constexpr int kLines = 8;
+  // Answered late (see FakeNode): the node is still on it below.
+  ASSERT_TRUE(client->Send(IamatLine("slow.first")));
+  const auto deadline =
+      std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (node_.reports().empty() &&
+         std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  ASSERT_EQ(node_.reports().size(), 1u);
+  EXPECT_EQ(node_.largest_message(), 1);
+  constexpr int kLines = 5;
   std::string lines;
   for (int i = 0; i < kLines; ++i) lines += IamatLine(fmt::format("u{}", i));
   ASSERT_TRUE(client->Send(lines));
-  for (int i = 0; i < kLines; ++i) {
+  for (int i = 0; i <= kLines; ++i) {
     ASSERT_TRUE(client->ReadLine().has_value()) << "reply " << i;
   }
-  EXPECT_EQ(node_.reports().size(), size_t{kLines});
-  EXPECT_LT(node_.largest_message(), kLines);
+  EXPECT_EQ(node_.reports().size(), size_t{kLines} + 1);
+  EXPECT_EQ(node_.largest_message(), kLines);
 }
 
 TEST_F(GatewayServerTest, RefusedReportGetsQuestionMarkAndOnlyIt) {
@@ -896,15 +912,21 @@ TEST_F(GatewayServerTest, BrokenStreamAnswersEveryWaitingReport) {
   auto breaker = Connect();
   ASSERT_NE(waiting, nullptr);
   ASSERT_NE(breaker, nullptr);
-  // Written on the stream, never answered by the node...
-  const std::string stuck = IamatLine("stuck.waiting");
-  ASSERT_TRUE(waiting->Send(stuck));
-  ASSERT_TRUE(WaitForReport(node_, "stuck.waiting"));
-  // ... until another connection's report breaks the stream mid-message.
+  // The node works on one message for a while (1.5 s)...
+  const std::string first = IamatLine("dawdling.first");
+  ASSERT_TRUE(waiting->Send(first));
+  ASSERT_TRUE(WaitForReport(node_, "dawdling.first"));
+  // ... and the reports behind it share the next message, which breaks the
+  // stream when it is written.
+  const std::string queued = IamatLine("queued.waiting");
+  ASSERT_TRUE(waiting->Send(queued));
   const std::string broken = IamatLine("break.it");
   const std::string late = IamatLine("slow.after");
   ASSERT_TRUE(breaker->Send(broken + late));
-  EXPECT_EQ(waiting->ReadLine(), "? " + stuck);
+  const auto first_reply = waiting->ReadLine();
+  ASSERT_TRUE(first_reply.has_value());
+  EXPECT_THAT(*first_reply, StartsWith("AT Hamilton "));
+  EXPECT_EQ(waiting->ReadLine(), "? " + queued);
   EXPECT_EQ(breaker->ReadLine(), "? " + broken);
   // The report after the break went on the broken stream or a new one:
   // either way it is answered, never left hanging.

@@ -243,13 +243,7 @@ TEST(EffectiveGatewayLimitsTest, ZeroMeansDefault) {
   EXPECT_EQ(limits.idle_timeout_seconds(), 300u);
   EXPECT_EQ(limits.max_pipelined_requests(), 64u);
   EXPECT_GE(limits.threads(), 1u);
-  EXPECT_EQ(limits.report_linger_us(), kDefaultReportLingerUs);
-}
-
-TEST(EffectiveGatewayLimitsTest, NoReportLingerStaysZero) {
-  v1::HerdConfig config = Parse(kTwoServers);
-  config.mutable_gateway_limits()->set_no_report_linger(true);
-  EXPECT_EQ(EffectiveGatewayLimits(config).report_linger_us(), 0u);
+  EXPECT_EQ(limits.report_linger_us(), 0u);  // none unless asked for
 }
 
 TEST(ValidateHerdConfigTest, ReportLingerIsBounded) {
@@ -260,10 +254,6 @@ TEST(ValidateHerdConfigTest, ReportLingerIsBounded) {
   EXPECT_THAT(StatusMessage(ValidateHerdConfig(config)),
               HasSubstr("gateway_limits.report_linger_us is 1001: at most "
                         "1000"));
-  config.mutable_gateway_limits()->set_report_linger_us(50);
-  config.mutable_gateway_limits()->set_no_report_linger(true);
-  EXPECT_THAT(StatusMessage(ValidateHerdConfig(config)),
-              HasSubstr("no_report_linger with a report_linger_us"));
 }
 
 }  // namespace
