@@ -61,9 +61,9 @@ grpc::ServerUnaryReactor* FloodThenFinish(
 }
 
 grpc::Status NotHeardOf(const std::string& client_id) {
-  return grpc::Status(
-      grpc::StatusCode::NOT_FOUND,
-      absl::StrCat("no server of the herd has heard of client ", client_id));
+  return grpc::Status(grpc::StatusCode::NOT_FOUND,
+                      absl::StrCat("no server of the herd has heard of client ",
+                                   QuoteForMessage(client_id)));
 }
 
 }  // namespace
