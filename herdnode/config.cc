@@ -161,6 +161,8 @@ absl::Status ValidateRanges(const v1::HerdConfig& config) {
        60'000, "milliseconds"},
       {"durability.snapshot_every_entries", durability.snapshot_every_entries(),
        1, 100'000'000, "entries"},
+      {"max_client_time_ahead_seconds", config.max_client_time_ahead_seconds(),
+       1, 86'400, "seconds"},
   };
   for (const FieldRange& field : ranges) {
     if (field.value != 0 &&
@@ -333,6 +335,12 @@ v1::GatewayLimits EffectiveGatewayLimits(const v1::HerdConfig& config) {
   limits.set_threads(or_default(
       limits.threads(), std::max(1u, std::thread::hardware_concurrency())));
   return limits;
+}
+
+uint32_t EffectiveMaxClientTimeAheadSeconds(const v1::HerdConfig& config) {
+  return config.max_client_time_ahead_seconds() != 0
+             ? config.max_client_time_ahead_seconds()
+             : kDefaultMaxClientTimeAheadSeconds;
 }
 
 }  // namespace herd

@@ -51,6 +51,11 @@ inline constexpr uint32_t kMaxReportLingerUs = 1000;
 // The gateway limits with every zero field replaced by its default.
 v1::GatewayLimits EffectiveGatewayLimits(const v1::HerdConfig& config);
 
+// HerdConfig.max_client_time_ahead_seconds: the default (for 0), and the
+// value in effect.
+inline constexpr uint32_t kDefaultMaxClientTimeAheadSeconds = 300;
+uint32_t EffectiveMaxClientTimeAheadSeconds(const v1::HerdConfig& config);
+
 }  // namespace herd
 
 #endif  // HERD_HERDNODE_CONFIG_H_

@@ -87,6 +87,7 @@ absl::Status CheckPeerLocation(const v1::Location& location) {
 
 absl::Status LocationFromReport(const v1::ReportLocationRequest& report,
                                 std::string_view origin_server,
+                                uint32_t max_client_time_ahead_seconds,
                                 v1::Location* location) {
   if (absl::Status valid = CheckClientId(report.client_id()); !valid.ok()) {
     return valid;
@@ -97,8 +98,19 @@ absl::Status LocationFromReport(const v1::ReportLocationRequest& report,
   absl::StatusOr<v1::Instant> client_time =
       ParseClientTime(report.client_time_text());
   if (!client_time.ok()) return client_time.status();
+  const v1::Instant now = WallClockNow();
+  // Against the node's own clock, not received_at: an operator's caller
+  // sets received_at itself.
+  v1::Instant ahead;
+  ahead.set_seconds(max_client_time_ahead_seconds);
+  if (std::is_gt(CompareInstants(*client_time, AddDuration(now, ahead)))) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("time stamp ", QuoteForMessage(report.client_time_text()),
+                     " is more than ", max_client_time_ahead_seconds,
+                     " seconds ahead of this server's clock"));
+  }
   const v1::Instant received_at =
-      report.has_received_at() ? report.received_at() : WallClockNow();
+      report.has_received_at() ? report.received_at() : now;
   if (absl::Status valid = CheckInstant(received_at, "received_at");
       !valid.ok()) {
     return valid;

@@ -211,7 +211,8 @@ grpc::ServerUnaryReactor* NodeService::ReportLocation(
                   request->coordinates_text(), request->client_time_text());
   v1::Location* location = response->mutable_location();
   if (absl::Status valid =
-          LocationFromReport(*request, deps_.self_name, location);
+          LocationFromReport(*request, deps_.self_name,
+                             deps_.max_client_time_ahead_seconds, location);
       !valid.ok()) {
     return FinishNow(context, ToGrpc(valid));
   }
@@ -225,7 +226,9 @@ grpc::ServerBidiReactor<v1::ReportLocationsRequest,
                         v1::ReportLocationsResponse>*
 NodeService::ReportLocations(grpc::CallbackServerContext* context) {
   GrpcReaction handler(built_);  // see GrpcHandoff
-  return ServeReportStream(context, deps_.self_name, *deps_.flooder, deps_.log);
+  return ServeReportStream(context, deps_.self_name,
+                           deps_.max_client_time_ahead_seconds, *deps_.flooder,
+                           deps_.log);
 }
 
 grpc::ServerUnaryReactor* NodeService::GetLocation(

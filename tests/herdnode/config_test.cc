@@ -322,8 +322,8 @@ TEST(ValidateHerdConfigTest, EveryNumberHasARange) {
                     HasSubstr(absl::StrCat(path, " is 4294967295: not in [")))
             << path << " (" << field.full_name() << ")";
       });
-  // GatewayLimits (7), GooglePlaces (2), DurabilityConfig (2).
-  EXPECT_EQ(numbers, 11);
+  // GatewayLimits (7), GooglePlaces (2), DurabilityConfig (2), HerdConfig.
+  EXPECT_EQ(numbers, 12);
 }
 
 TEST(ValidateHerdConfigTest, RangesIncludeTheirEnds) {
@@ -331,12 +331,26 @@ TEST(ValidateHerdConfigTest, RangesIncludeTheirEnds) {
   v1::GatewayLimits& limits = *config.mutable_gateway_limits();
   limits.set_max_line_bytes(64);
   limits.set_max_pending_output_bytes(1u << 30);
+  config.set_max_client_time_ahead_seconds(86400);
   config.mutable_durability()->set_snapshot_every_entries(1);
   EXPECT_TRUE(ValidateHerdConfig(config).ok());
   limits.set_max_line_bytes(63);
   EXPECT_THAT(StatusMessage(ValidateHerdConfig(config)),
               HasSubstr("gateway_limits.max_line_bytes is 63: not in [64, "
                         "1048576] bytes (0 for the default)"));
+  limits.set_max_line_bytes(0);
+  config.set_max_client_time_ahead_seconds(86401);
+  EXPECT_THAT(StatusMessage(ValidateHerdConfig(config)),
+              HasSubstr("max_client_time_ahead_seconds is 86401: not in [1, "
+                        "86400] seconds"));
+}
+
+TEST(EffectiveMaxClientTimeAheadTest, ZeroMeansDefault) {
+  v1::HerdConfig config = Parse(kTwoServers);
+  EXPECT_EQ(EffectiveMaxClientTimeAheadSeconds(config),
+            kDefaultMaxClientTimeAheadSeconds);
+  config.set_max_client_time_ahead_seconds(5);
+  EXPECT_EQ(EffectiveMaxClientTimeAheadSeconds(config), 5u);
 }
 
 }  // namespace

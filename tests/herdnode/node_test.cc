@@ -18,8 +18,10 @@
 #include "grpcpp/generic/generic_stub.h"
 #include "grpcpp/security/credentials.h"
 #include "gtest/gtest.h"
+#include "herdnode/config.h"
 #include "herdnode/grpc_handoff.h"
 #include "herdnode/location_check.h"
+#include "herdnode/location_text.h"
 #include "herdnode/mutex.h"
 #include "herdnode/record_format.h"
 #include "herdnode/status_text.h"
@@ -512,6 +514,11 @@ bool Holds(v1::HerdNode::Stub& stub, const std::string& client) {
   return stub.GetLocation(Context().get(), request, &response).ok();
 }
 
+// The seconds of the node's clock now plus offset, as a time stamp.
+std::string SecondsFromNow(int64_t offset) {
+  return std::to_string(WallClockNow().seconds() + offset);
+}
+
 // A refused update changes nothing: not the store, not the counters of
 // accepted updates, and the error names the limit without echoing the ID.
 TEST_F(SingleNodeTest, ClientIdsAreBoundedOnEveryWayIn) {
@@ -577,6 +584,44 @@ TEST_F(SingleNodeTest, UnloggableLocationsAreRefusedBeforeTheStore) {
   EXPECT_FALSE(Holds(*stub_, "long.coords"));
   EXPECT_FALSE(Holds(*stub_, "long.origin"));
   EXPECT_EQ(Status(*stub_).updates_received(), 0u);
+}
+
+// A time stamp far ahead would freeze the client (the newest wins), so
+// reports are bounded where they enter the herd; peers' updates are not, so
+// that every server applies what one accepted.
+TEST_F(SingleNodeTest, ClientTimeFarAheadIsRefusedOnlyWhereReportsEnter) {
+  const std::string ahead =
+      SecondsFromNow(kDefaultMaxClientTimeAheadSeconds + 3600);
+  v1::ReportLocationResponse response;
+  grpc::Status status = Report("victim", "+2+2", ahead, &response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(
+      status.error_message(),
+      HasSubstr(absl::StrCat("more than ", kDefaultMaxClientTimeAheadSeconds,
+                             " seconds ahead")));
+  status = Report("victim", "+2+2", "9999999999.999999999", &response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+
+  auto context = Context();
+  std::unique_ptr<ReportStream> stream = stub_->ReportLocations(context.get());
+  ASSERT_TRUE(stream->Write(Reports({Entry(1, "victim", "+2+2", ahead)})));
+  v1::ReportLocationsResponse answer;
+  ASSERT_TRUE(stream->Read(&answer));
+  ASSERT_EQ(answer.results_size(), 1);
+  EXPECT_EQ(answer.results(0).code(), grpc::StatusCode::INVALID_ARGUMENT);
+  ASSERT_TRUE(stream->WritesDone());
+  EXPECT_TRUE(stream->Finish().ok());
+  EXPECT_FALSE(Holds(*stub_, "victim"));
+
+  // A clock a little ahead is fine, and a later real report still wins.
+  const std::string slightly_ahead = SecondsFromNow(60);
+  ASSERT_TRUE(Report("victim", "+2+2", slightly_ahead, &response).ok());
+  EXPECT_EQ(response.outcome(), v1::UPDATE_OUTCOME_ACCEPTED);
+
+  v1::UpdateOutcome outcome{};
+  ASSERT_TRUE(
+      Propagate(*stub_, "B", MakeLocation("flooded", ahead), &outcome).ok());
+  EXPECT_EQ(outcome, v1::UPDATE_OUTCOME_ACCEPTED);
 }
 
 TEST_F(SingleNodeTest, GetLocationOfUnknownClient) {

@@ -439,8 +439,11 @@ def test_client_that_never_reads_is_closed_at_pending_output_limit(make_herd):
           f"{reply_bytes} reply bytes each; log: {reason}")
 
 
-# The herd's bound on client IDs (herdnode/location_check.h, kMaxClientIdBytes).
+# The herd's bound on client IDs (herdnode/location_check.h, kMaxClientIdBytes)
+# and the default bound on client clocks ahead of the server's
+# (config.proto, max_client_time_ahead_seconds).
 MAX_CLIENT_ID_BYTES = 1024
+DEFAULT_MAX_CLIENT_TIME_AHEAD_SECONDS = 300
 
 
 def test_megabyte_client_id_is_refused_everywhere_and_said_so(herd, stubs):
@@ -479,3 +482,19 @@ def test_megabyte_client_id_is_refused_everywhere_and_said_so(herd, stubs):
     assert report(longest).outcome == herd_pb2.UPDATE_OUTCOME_ACCEPTED
     herd.wait_for_location(longest)
 
+
+def test_iamat_far_in_the_future_cannot_freeze_a_client(herd):
+    """IAMAT victim +2+2 9999999999.999999999 used to make every later real
+    report for victim stale, on every server, forever."""
+    victim = unique_client("victim")
+    with herd.client("Parker") as attacker, herd.client("Alford") as owner:
+        for future in ("9999999999.999999999",
+                       time_text(now_nanos() + (DEFAULT_MAX_CLIENT_TIME_AHEAD_SECONDS
+                                                + 60) * 10**9)):
+            line = iamat(victim, "+2+2", future)
+            assert attacker.request(line) == "? " + line
+        real_time = time_text(now_nanos())
+        fields = parse_at_reply(owner.request(iamat(victim, UCLA, real_time)))
+        assert (fields["client"], fields["time"]) == (victim, real_time)
+    herd.wait_for_location(
+        victim, where=lambda loc: loc.client_time_text == real_time)
