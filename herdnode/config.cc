@@ -123,6 +123,58 @@ absl::Status ValidateServers(const v1::HerdConfig& config) {
   return absl::OkStatus();
 }
 
+// A numeric herd-file field and the values it may take besides 0, which
+// always means its default.
+struct FieldRange {
+  const char* name;  // its path in the herd file
+  uint64_t value;
+  uint64_t min;
+  uint64_t max;
+  const char* unit;
+};
+
+// The one table of ranges; config.proto and README.md ("Limits") document
+// the same numbers.
+absl::Status ValidateRanges(const v1::HerdConfig& config) {
+  const v1::GatewayLimits& gateway = config.gateway_limits();
+  const v1::GooglePlaces& google = config.places().google();
+  const v1::DurabilityConfig& durability = config.durability();
+  const FieldRange ranges[] = {
+      {"gateway_limits.max_line_bytes", gateway.max_line_bytes(), 64, 1 << 20,
+       "bytes"},
+      {"gateway_limits.max_connections", gateway.max_connections(), 1,
+       1'000'000, "connections"},
+      {"gateway_limits.max_pending_output_bytes",
+       gateway.max_pending_output_bytes(), 4096, 1 << 30, "bytes"},
+      {"gateway_limits.idle_timeout_seconds", gateway.idle_timeout_seconds(), 1,
+       86'400, "seconds"},
+      {"gateway_limits.max_pipelined_requests",
+       gateway.max_pipelined_requests(), 1, 4096, "requests"},
+      {"gateway_limits.threads", gateway.threads(), 1, 256, "threads"},
+      {"gateway_limits.report_linger_us", gateway.report_linger_us(), 0,
+       kMaxReportLingerUs, "microseconds"},
+      {"places.google.timeout_ms", google.timeout_ms(), 1, 60'000,
+       "milliseconds"},
+      {"places.google.cache_ttl_seconds", google.cache_ttl_seconds(), 1, 86'400,
+       "seconds"},
+      {"durability.fsync_interval_ms", durability.fsync_interval_ms(), 1,
+       60'000, "milliseconds"},
+      {"durability.snapshot_every_entries", durability.snapshot_every_entries(),
+       1, 100'000'000, "entries"},
+      {"max_client_time_ahead_seconds", config.max_client_time_ahead_seconds(),
+       1, 86'400, "seconds"},
+  };
+  for (const FieldRange& field : ranges) {
+    if (field.value != 0 &&
+        (field.value < field.min || field.value > field.max)) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          field.name, " is ", field.value, ": not in [", field.min, ", ",
+          field.max, "] ", field.unit, " (0 for the default)"));
+    }
+  }
+  return absl::OkStatus();
+}
+
 absl::Status ValidateLinks(const v1::HerdConfig& config) {
   absl::flat_hash_set<std::string> names;
   for (const v1::ServerConfig& server : config.servers()) {
@@ -203,11 +255,8 @@ absl::Status ValidateHerdConfig(const v1::HerdConfig& config) {
   if (absl::Status status = ValidateServers(config); !status.ok()) {
     return status;
   }
-  const v1::GatewayLimits& limits = config.gateway_limits();
-  if (limits.report_linger_us() > kMaxReportLingerUs) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "gateway_limits.report_linger_us is ", limits.report_linger_us(),
-        ": at most ", kMaxReportLingerUs, " (microseconds)"));
+  if (absl::Status status = ValidateRanges(config); !status.ok()) {
+    return status;
   }
   return ValidateLinks(config);
 }
@@ -276,6 +325,12 @@ v1::GatewayLimits EffectiveGatewayLimits(const v1::HerdConfig& config) {
   limits.set_threads(or_default(
       limits.threads(), std::max(1u, std::thread::hardware_concurrency())));
   return limits;
+}
+
+uint32_t EffectiveMaxClientTimeAheadSeconds(const v1::HerdConfig& config) {
+  return config.max_client_time_ahead_seconds() != 0
+             ? config.max_client_time_ahead_seconds()
+             : kDefaultMaxClientTimeAheadSeconds;
 }
 
 }  // namespace herd

@@ -20,7 +20,8 @@ absl::StatusOr<v1::HerdConfig> LoadHerdConfig(const std::string& path);
 
 // Checks a herd built in memory: at least one server; unique names without
 // whitespace; valid, distinct host:port addresses; links between existing,
-// distinct servers, each at most once; trusted peers given as IP addresses.
+// distinct servers, each at most once; trusted peers given as IP addresses;
+// every numeric field 0 (its default) or within its range (config.proto).
 absl::Status ValidateHerdConfig(const v1::HerdConfig& config);
 
 struct HostPort {
@@ -47,6 +48,11 @@ inline constexpr uint32_t kMaxReportLingerUs = 1000;
 
 // The gateway limits with every zero field replaced by its default.
 v1::GatewayLimits EffectiveGatewayLimits(const v1::HerdConfig& config);
+
+// HerdConfig.max_client_time_ahead_seconds: the default (for 0), and the
+// value in effect.
+inline constexpr uint32_t kDefaultMaxClientTimeAheadSeconds = 300;
+uint32_t EffectiveMaxClientTimeAheadSeconds(const v1::HerdConfig& config);
 
 }  // namespace herd
 

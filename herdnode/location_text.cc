@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cstdint>
 #include <limits>
+#include <string>
 #include <system_error>
 
 #include "absl/status/status.h"
@@ -115,19 +116,19 @@ absl::StatusOr<Coordinates> ParseCoordinates(std::string_view text) {
                    longitude) ||
       latitude.length + longitude.length != text.size()) {
     return absl::InvalidArgumentError(absl::StrCat(
-        "coordinates \'", std::string(text),
-        "' are not two signed decimal degrees like +34.068930-118.445127"));
+        "coordinates ", QuoteForMessage(text),
+        " are not two signed decimal degrees like +34.068930-118.445127"));
   }
   Coordinates result;
   result.latitude = DecimalMagnitude(latitude);
   result.longitude = DecimalMagnitude(longitude);
   if (result.latitude > 90) {
     return absl::InvalidArgumentError(absl::StrCat(
-        "latitude in \'", std::string(text), "' is outside [-90, 90]"));
+        "latitude in ", QuoteForMessage(text), " is outside [-90, 90]"));
   }
   if (result.longitude > 180) {
     return absl::InvalidArgumentError(absl::StrCat(
-        "longitude in \'", std::string(text), "' is outside [-180, 180]"));
+        "longitude in ", QuoteForMessage(text), " is outside [-180, 180]"));
   }
   if (latitude.negative) result.latitude = -result.latitude;
   if (longitude.negative) result.longitude = -result.longitude;
@@ -139,8 +140,8 @@ absl::StatusOr<v1::Instant> ParseClientTime(std::string_view text) {
   if (!ReadDecimal(text, /*sign_required=*/false, decimal) ||
       decimal.length != text.size()) {
     return absl::InvalidArgumentError(
-        absl::StrCat("time stamp \'", std::string(text),
-                     "' is not POSIX seconds like 1621464827.959498503"));
+        absl::StrCat("time stamp ", QuoteForMessage(text),
+                     " is not POSIX seconds like 1621464827.959498503"));
   }
   return DecimalToInstant(decimal, "time stamp");
 }
@@ -150,8 +151,8 @@ absl::StatusOr<v1::Instant> ParseTimeDifference(std::string_view text) {
   if (!ReadDecimal(text, /*sign_required=*/true, decimal) ||
       decimal.length != text.size()) {
     return absl::InvalidArgumentError(
-        absl::StrCat("time difference \'", std::string(text),
-                     "' is not signed seconds like +0.263873386"));
+        absl::StrCat("time difference ", QuoteForMessage(text),
+                     " is not signed seconds like +0.263873386"));
   }
   return DecimalToInstant(decimal, "time difference");
 }
@@ -207,6 +208,14 @@ v1::Instant WallClockNow() {
   now.set_seconds(since_epoch / kNanosPerSecond);
   now.set_nanos(static_cast<int32_t>(since_epoch % kNanosPerSecond));
   return now;
+}
+
+std::string QuoteForMessage(std::string_view text) {
+  if (text.size() <= kQuotedPrefixBytes) {
+    return absl::StrCat("'", std::string(text), "'");
+  }
+  return absl::StrCat("'", std::string(text.substr(0, kQuotedPrefixBytes)),
+                      "...' (", text.size(), " bytes)");
 }
 
 }  // namespace herd

@@ -6,6 +6,7 @@
 #define HERD_HERDNODE_LOCATION_TEXT_H_
 
 #include <compare>
+#include <cstddef>
 #include <string>
 #include <string_view>
 
@@ -48,6 +49,14 @@ std::strong_ordering CompareInstants(const v1::Instant& a,
 
 // The wall clock now, as an exact instant.
 v1::Instant WallClockNow();
+
+// text in single quotes for an error message: whole if it is at most
+// kQuotedPrefixBytes long, else its first kQuotedPrefixBytes bytes, "..." and
+// its length. An error that echoed a megabyte field back would not reach the
+// caller (gRPC refuses such a status message as too-large metadata), so the
+// real reason would be lost.
+inline constexpr size_t kQuotedPrefixBytes = 64;
+std::string QuoteForMessage(std::string_view text);
 
 }  // namespace herd
 

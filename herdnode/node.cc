@@ -125,6 +125,8 @@ absl::StatusOr<std::unique_ptr<Node>> Node::Start(NodeOptions options) {
   NodeServiceDeps deps;
   deps.self_name = node->options_.server_name;
   deps.epoch = node->epoch_;
+  deps.max_client_time_ahead_seconds =
+      EffectiveMaxClientTimeAheadSeconds(node->options_.config);
   // Random like the epoch, but never sent anywhere: only the in-process
   // channel knows it.
   const std::string local_token = NewEpoch();

@@ -61,9 +61,9 @@ grpc::ServerUnaryReactor* FloodThenFinish(
 }
 
 grpc::Status NotHeardOf(const std::string& client_id) {
-  return grpc::Status(
-      grpc::StatusCode::NOT_FOUND,
-      absl::StrCat("no server of the herd has heard of client ", client_id));
+  return grpc::Status(grpc::StatusCode::NOT_FOUND,
+                      absl::StrCat("no server of the herd has heard of client ",
+                                   QuoteForMessage(client_id)));
 }
 
 }  // namespace
@@ -211,7 +211,8 @@ grpc::ServerUnaryReactor* NodeService::ReportLocation(
                   request->coordinates_text(), request->client_time_text());
   v1::Location* location = response->mutable_location();
   if (absl::Status valid =
-          LocationFromReport(*request, deps_.self_name, location);
+          LocationFromReport(*request, deps_.self_name,
+                             deps_.max_client_time_ahead_seconds, location);
       !valid.ok()) {
     return FinishNow(context, ToGrpc(valid));
   }
@@ -225,7 +226,9 @@ grpc::ServerBidiReactor<v1::ReportLocationsRequest,
                         v1::ReportLocationsResponse>*
 NodeService::ReportLocations(grpc::CallbackServerContext* context) {
   GrpcReaction handler(built_);  // see GrpcHandoff
-  return ServeReportStream(context, deps_.self_name, *deps_.flooder, deps_.log);
+  return ServeReportStream(context, deps_.self_name,
+                           deps_.max_client_time_ahead_seconds, *deps_.flooder,
+                           deps_.log);
 }
 
 grpc::ServerUnaryReactor* NodeService::GetLocation(

@@ -3,6 +3,7 @@
 #ifndef HERD_HERDNODE_NODE_SERVICE_H_
 #define HERD_HERDNODE_NODE_SERVICE_H_
 
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -10,6 +11,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "herd/v1/herd.grpc.pb.h"
+#include "herdnode/config.h"
 #include "herdnode/flooding.h"
 #include "herdnode/grpc_handoff.h"
 #include "herdnode/location_store.h"
@@ -28,6 +30,9 @@ std::string NewEpoch();
 struct NodeServiceDeps {
   std::string self_name;
   std::string epoch;
+  // Client reports with a time stamp further ahead of this node's clock are
+  // refused (see LocationFromReport); peer updates are never checked so.
+  uint32_t max_client_time_ahead_seconds = kDefaultMaxClientTimeAheadSeconds;
   // Calls carrying this token came through the node's in-process channel
   // (see local_caller.h) and may relay text AT lines.
   std::string local_token;

@@ -4,6 +4,7 @@
 
 #include "fmt/format.h"
 #include "herdnode/crc32c.h"
+#include "herdnode/location_text.h"
 
 namespace herd {
 namespace {
@@ -11,6 +12,17 @@ namespace {
 constexpr std::string_view kLogMagic("herdlog\n", 8);
 constexpr std::string_view kSnapshotMagic("herdsnap", 8);
 constexpr std::string_view kFooterMagic("snapend\n", 8);
+
+// length: location's serialized size.
+absl::Status CheckRecordLength(const v1::Location& location, size_t length) {
+  if (length == 0 || length > kMaxRecordPayload) {
+    return absl::InvalidArgumentError(fmt::format(
+        "location of client {} is {} bytes serialized: not loggable (limit "
+        "{})",
+        QuoteForMessage(location.client_id()), length, kMaxRecordPayload));
+  }
+  return absl::OkStatus();
+}
 
 void PutU32(std::string& out, uint32_t value) {
   for (int shift = 0; shift < 32; shift += 8) {
@@ -100,12 +112,14 @@ absl::StatusOr<uint64_t> DecodeFileHeader(std::string_view bytes,
   return GetU64(bytes, 12);
 }
 
+absl::Status CheckRecordSize(const v1::Location& location) {
+  return CheckRecordLength(location, location.ByteSizeLong());
+}
+
 absl::Status AppendRecord(const v1::Location& location, std::string& out) {
   const size_t length = location.ByteSizeLong();
-  if (length == 0 || length > kMaxRecordPayload) {
-    return absl::InvalidArgumentError(fmt::format(
-        "location of {} is {} bytes serialized: not loggable (limit {})",
-        location.client_id(), length, kMaxRecordPayload));
+  if (absl::Status fits = CheckRecordLength(location, length); !fits.ok()) {
+    return fits;
   }
   const size_t start = out.size();
   PutU32(out, static_cast<uint32_t>(length));

@@ -45,6 +45,11 @@ std::string EncodeFileHeader(DurableFileKind kind, uint64_t segment);
 absl::StatusOr<uint64_t> DecodeFileHeader(std::string_view bytes,
                                           DurableFileKind kind);
 
+// OK if location fits one record (1 to kMaxRecordPayload bytes serialized).
+// Checked before an update is applied (see location_check.h), so the store
+// never holds what the journal would refuse, and again by AppendRecord.
+absl::Status CheckRecordSize(const v1::Location& location);
+
 // Appends location's record to out; an over-large location is an error.
 absl::Status AppendRecord(const v1::Location& location, std::string& out);
 

@@ -22,10 +22,12 @@ class ReportStreamReactor final
                                  v1::ReportLocationsResponse> {
  public:
   ReportStreamReactor(grpc::CallbackServerContext* context,
-                      std::string self_name, Flooder& flooder,
+                      std::string self_name,
+                      uint32_t max_client_time_ahead_seconds, Flooder& flooder,
                       std::shared_ptr<spdlog::logger> log)
       : context_(context),
         self_name_(std::move(self_name)),
+        max_client_time_ahead_seconds_(max_client_time_ahead_seconds),
         flooder_(flooder),
         log_(std::move(log)) {}
 
@@ -53,7 +55,8 @@ class ReportStreamReactor final
       result->clear_error_message();
       v1::Location* location = result->mutable_response()->mutable_location();
       if (absl::Status valid =
-              LocationFromReport(report.report(), self_name_, location);
+              LocationFromReport(report.report(), self_name_,
+                                 max_client_time_ahead_seconds_, location);
           !valid.ok()) {
         Refuse(*result, valid);
         continue;
@@ -196,6 +199,7 @@ class ReportStreamReactor final
 
   grpc::CallbackServerContext* const context_;
   const std::string self_name_;
+  const uint32_t max_client_time_ahead_seconds_;
   Flooder& flooder_;
   const std::shared_ptr<spdlog::logger> log_;
   // Only the read reactions touch these, one at a time.
@@ -217,9 +221,11 @@ class ReportStreamReactor final
 grpc::ServerBidiReactor<v1::ReportLocationsRequest,
                         v1::ReportLocationsResponse>*
 ServeReportStream(grpc::CallbackServerContext* context, std::string self_name,
-                  Flooder& flooder, std::shared_ptr<spdlog::logger> log) {
+                  uint32_t max_client_time_ahead_seconds, Flooder& flooder,
+                  std::shared_ptr<spdlog::logger> log) {
   auto reactor = std::make_unique<ReportStreamReactor>(
-      context, std::move(self_name), flooder, std::move(log));
+      context, std::move(self_name), max_client_time_ahead_seconds, flooder,
+      std::move(log));
   reactor->Begin();
   return reactor.release();  // freed in OnDone
 }

@@ -5,6 +5,7 @@
 #ifndef HERD_HERDNODE_REPORT_STREAM_H_
 #define HERD_HERDNODE_REPORT_STREAM_H_
 
+#include <cstdint>
 #include <memory>
 #include <string>
 
@@ -16,11 +17,13 @@
 namespace herd {
 
 // Starts serving a stream; the reactor owns itself until gRPC is done with
-// it. self_name is the origin_server of every location it makes.
+// it. self_name is the origin_server of every location it makes; see
+// LocationFromReport for max_client_time_ahead_seconds.
 grpc::ServerBidiReactor<v1::ReportLocationsRequest,
                         v1::ReportLocationsResponse>*
 ServeReportStream(grpc::CallbackServerContext* context, std::string self_name,
-                  Flooder& flooder, std::shared_ptr<spdlog::logger> log);
+                  uint32_t max_client_time_ahead_seconds, Flooder& flooder,
+                  std::shared_ptr<spdlog::logger> log);
 
 }  // namespace herd
 

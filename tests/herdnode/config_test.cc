@@ -6,8 +6,10 @@
 
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <string>
 
+#include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "google/protobuf/text_format.h"
 #include "gtest/gtest.h"
@@ -252,8 +254,93 @@ TEST(ValidateHerdConfigTest, ReportLingerIsBounded) {
   EXPECT_TRUE(ValidateHerdConfig(config).ok());
   config.mutable_gateway_limits()->set_report_linger_us(kMaxReportLingerUs + 1);
   EXPECT_THAT(StatusMessage(ValidateHerdConfig(config)),
-              HasSubstr("gateway_limits.report_linger_us is 1001: at most "
-                        "1000"));
+              HasSubstr("gateway_limits.report_linger_us is 1001: not in "
+                        "[0, 1000] microseconds"));
+}
+
+// Calls visit(path, message, field) for every integer field of message and
+// of the messages inside it (set or not), path being the field's herd-file
+// name ("gateway_limits.max_line_bytes").
+void ForEachNumber(
+    google::protobuf::Message& message, const std::string& prefix,
+    const std::function<void(const std::string&, google::protobuf::Message&,
+                             const google::protobuf::FieldDescriptor&)>&
+        visit) {
+  using google::protobuf::FieldDescriptor;
+  const google::protobuf::Descriptor& type = *message.GetDescriptor();
+  for (int i = 0; i < type.field_count(); ++i) {
+    const FieldDescriptor& field = *type.field(i);
+    const std::string path = prefix + std::string(field.name());
+    if (field.is_repeated()) continue;  // servers, links: no numbers
+    if (field.cpp_type() == FieldDescriptor::CPPTYPE_MESSAGE) {
+      ForEachNumber(*message.GetReflection()->MutableMessage(&message, &field),
+                    path + ".", visit);
+    } else if (field.cpp_type() == FieldDescriptor::CPPTYPE_UINT32) {
+      visit(path, message, field);
+    } else {
+      // A new kind of number would need a range too; fail until it has one.
+      ASSERT_TRUE(field.cpp_type() == FieldDescriptor::CPPTYPE_STRING ||
+                  field.cpp_type() == FieldDescriptor::CPPTYPE_BOOL ||
+                  field.cpp_type() == FieldDescriptor::CPPTYPE_ENUM)
+          << path << " is a number ValidateHerdConfig does not bound";
+    }
+  }
+}
+
+// Every number in the herd file has an upper bound (and 4294967295 is
+// above each one): the error names the field, the value and the range.
+TEST(ValidateHerdConfigTest, EveryNumberHasARange) {
+  int numbers = 0;
+  v1::HerdConfig all = Parse(kTwoServers);
+  ForEachNumber(
+      all, "",
+      [&](const std::string& path, google::protobuf::Message&,
+          const google::protobuf::FieldDescriptor& field) {
+        ++numbers;
+        v1::HerdConfig config = Parse(kTwoServers);
+        ForEachNumber(
+            config, "",
+            [&](const std::string& other, google::protobuf::Message& m,
+                const google::protobuf::FieldDescriptor& f) {
+              if (other == path) {
+                m.GetReflection()->SetUInt32(&m, &f, 4294967295u);
+              }
+            });
+        const absl::Status status = ValidateHerdConfig(config);
+        EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument) << path;
+        EXPECT_THAT(StatusMessage(status),
+                    HasSubstr(absl::StrCat(path, " is 4294967295: not in [")))
+            << path << " (" << field.full_name() << ")";
+      });
+  // GatewayLimits (7), GooglePlaces (2), DurabilityConfig (2), HerdConfig.
+  EXPECT_EQ(numbers, 12);
+}
+
+TEST(ValidateHerdConfigTest, RangesIncludeTheirEnds) {
+  v1::HerdConfig config = Parse(kTwoServers);
+  v1::GatewayLimits& limits = *config.mutable_gateway_limits();
+  limits.set_max_line_bytes(64);
+  limits.set_max_pending_output_bytes(1u << 30);
+  config.set_max_client_time_ahead_seconds(86400);
+  config.mutable_durability()->set_snapshot_every_entries(1);
+  EXPECT_TRUE(ValidateHerdConfig(config).ok());
+  limits.set_max_line_bytes(63);
+  EXPECT_THAT(StatusMessage(ValidateHerdConfig(config)),
+              HasSubstr("gateway_limits.max_line_bytes is 63: not in [64, "
+                        "1048576] bytes (0 for the default)"));
+  limits.set_max_line_bytes(0);
+  config.set_max_client_time_ahead_seconds(86401);
+  EXPECT_THAT(StatusMessage(ValidateHerdConfig(config)),
+              HasSubstr("max_client_time_ahead_seconds is 86401: not in [1, "
+                        "86400] seconds"));
+}
+
+TEST(EffectiveMaxClientTimeAheadTest, ZeroMeansDefault) {
+  v1::HerdConfig config = Parse(kTwoServers);
+  EXPECT_EQ(EffectiveMaxClientTimeAheadSeconds(config),
+            kDefaultMaxClientTimeAheadSeconds);
+  config.set_max_client_time_ahead_seconds(5);
+  EXPECT_EQ(EffectiveMaxClientTimeAheadSeconds(config), 5u);
 }
 
 }  // namespace

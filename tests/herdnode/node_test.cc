@@ -9,15 +9,21 @@
 #include <cmath>
 #include <limits>
 #include <optional>
+#include <string>
 #include <thread>
 
+#include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "grpcpp/create_channel.h"
 #include "grpcpp/generic/generic_stub.h"
 #include "grpcpp/security/credentials.h"
 #include "gtest/gtest.h"
+#include "herdnode/config.h"
 #include "herdnode/grpc_handoff.h"
+#include "herdnode/location_check.h"
+#include "herdnode/location_text.h"
 #include "herdnode/mutex.h"
+#include "herdnode/record_format.h"
 #include "herdnode/status_text.h"
 #include "test_herd.h"
 #include "test_location.h"
@@ -501,6 +507,123 @@ TEST_F(SingleNodeTest, ReportLocationsCancelledMidwayKeepsWhatItAnswered) {
   EXPECT_TRUE(stream->Finish().ok());
 }
 
+bool Holds(v1::HerdNode::Stub& stub, const std::string& client) {
+  v1::GetLocationRequest request;
+  request.set_client_id(client);
+  v1::GetLocationResponse response;
+  return stub.GetLocation(Context().get(), request, &response).ok();
+}
+
+// The seconds of the node's clock now plus offset, as a time stamp.
+std::string SecondsFromNow(int64_t offset) {
+  return std::to_string(WallClockNow().seconds() + offset);
+}
+
+// A refused update changes nothing: not the store, not the counters of
+// accepted updates, and the error names the limit without echoing the ID.
+TEST_F(SingleNodeTest, ClientIdsAreBoundedOnEveryWayIn) {
+  const std::string longest(kMaxClientIdBytes, 'k');
+  const std::string too_long(kMaxClientIdBytes + 1, 'k');
+  const std::string huge(size_t{1} << 20, 'h');  // was "not loggable" only
+  v1::ReportLocationResponse response;
+  ASSERT_TRUE(Report(longest, kCoordinates, "1", &response).ok());
+  EXPECT_EQ(response.outcome(), v1::UPDATE_OUTCOME_ACCEPTED);
+  const uint64_t accepted = Status(*stub_).updates_accepted();
+
+  for (const std::string* id : {&too_long, &huge}) {
+    const grpc::Status status = Report(*id, kCoordinates, "1", &response);
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+    EXPECT_THAT(status.error_message(),
+                HasSubstr(absl::StrCat("is longer than ", kMaxClientIdBytes,
+                                       " bytes")));
+    EXPECT_THAT(status.error_message(),
+                HasSubstr(absl::StrCat("...' (", id->size(), " bytes)")));
+    EXPECT_LT(status.error_message().size(), 256u);
+    EXPECT_EQ(Propagate(*stub_, "B", MakeLocation(*id, "1")).error_code(),
+              grpc::StatusCode::INVALID_ARGUMENT);
+    EXPECT_FALSE(Holds(*stub_, *id));
+  }
+
+  auto context = Context();
+  std::unique_ptr<ReportStream> stream = stub_->ReportLocations(context.get());
+  if (!stream->Write(Reports({Entry(1, huge, kCoordinates, "1")}))) {
+    FAIL() << stream->Finish().error_message();
+  }
+  v1::ReportLocationsResponse answer;
+  ASSERT_TRUE(stream->Read(&answer));
+  ASSERT_EQ(answer.results_size(), 1);
+  EXPECT_EQ(answer.results(0).code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(answer.results(0).error_message(), HasSubstr("is longer than"));
+  ASSERT_TRUE(stream->WritesDone());
+  EXPECT_TRUE(stream->Finish().ok());
+
+  EXPECT_FALSE(Holds(*stub_, huge));
+  EXPECT_EQ(Status(*stub_).updates_accepted(), accepted);
+}
+
+// Fields other than the ID can make a location too big for one journal
+// record: refused before the store sees it, from clients and peers alike.
+TEST_F(SingleNodeTest, UnloggableLocationsAreRefusedBeforeTheStore) {
+  const std::string long_coordinates =
+      "+34." + std::string(kMaxRecordPayload, '0') + "-118";
+  v1::ReportLocationResponse response;
+  grpc::Status status = Report("long.coords", long_coordinates, "1", &response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(status.error_message(), HasSubstr("not loggable"));
+  EXPECT_LT(status.error_message().size(), 256u);
+
+  v1::Location peer = MakeLocation("long.coords", "1", long_coordinates);
+  status = Propagate(*stub_, "B", peer);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(status.error_message(), HasSubstr("not loggable"));
+  peer = MakeLocation("long.origin", "1");
+  peer.set_origin_server(std::string(kMaxRecordPayload, 'o'));
+  EXPECT_EQ(Propagate(*stub_, "B", peer).error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
+
+  EXPECT_FALSE(Holds(*stub_, "long.coords"));
+  EXPECT_FALSE(Holds(*stub_, "long.origin"));
+  EXPECT_EQ(Status(*stub_).updates_received(), 0u);
+}
+
+// A time stamp far ahead would freeze the client (the newest wins), so
+// reports are bounded where they enter the herd; peers' updates are not, so
+// that every server applies what one accepted.
+TEST_F(SingleNodeTest, ClientTimeFarAheadIsRefusedOnlyWhereReportsEnter) {
+  const std::string ahead =
+      SecondsFromNow(kDefaultMaxClientTimeAheadSeconds + 3600);
+  v1::ReportLocationResponse response;
+  grpc::Status status = Report("victim", "+2+2", ahead, &response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(
+      status.error_message(),
+      HasSubstr(absl::StrCat("more than ", kDefaultMaxClientTimeAheadSeconds,
+                             " seconds ahead")));
+  status = Report("victim", "+2+2", "9999999999.999999999", &response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+
+  auto context = Context();
+  std::unique_ptr<ReportStream> stream = stub_->ReportLocations(context.get());
+  ASSERT_TRUE(stream->Write(Reports({Entry(1, "victim", "+2+2", ahead)})));
+  v1::ReportLocationsResponse answer;
+  ASSERT_TRUE(stream->Read(&answer));
+  ASSERT_EQ(answer.results_size(), 1);
+  EXPECT_EQ(answer.results(0).code(), grpc::StatusCode::INVALID_ARGUMENT);
+  ASSERT_TRUE(stream->WritesDone());
+  EXPECT_TRUE(stream->Finish().ok());
+  EXPECT_FALSE(Holds(*stub_, "victim"));
+
+  // A clock a little ahead is fine, and a later real report still wins.
+  const std::string slightly_ahead = SecondsFromNow(60);
+  ASSERT_TRUE(Report("victim", "+2+2", slightly_ahead, &response).ok());
+  EXPECT_EQ(response.outcome(), v1::UPDATE_OUTCOME_ACCEPTED);
+
+  v1::UpdateOutcome outcome{};
+  ASSERT_TRUE(
+      Propagate(*stub_, "B", MakeLocation("flooded", ahead), &outcome).ok());
+  EXPECT_EQ(outcome, v1::UPDATE_OUTCOME_ACCEPTED);
+}
+
 TEST_F(SingleNodeTest, GetLocationOfUnknownClient) {
   v1::GetLocationRequest request;
   request.set_client_id("nobody");
@@ -509,7 +632,7 @@ TEST_F(SingleNodeTest, GetLocationOfUnknownClient) {
       stub_->GetLocation(Context().get(), request, &response);
   EXPECT_EQ(status.error_code(), grpc::StatusCode::NOT_FOUND);
   EXPECT_EQ(status.error_message(),
-            "no server of the herd has heard of client nobody");
+            "no server of the herd has heard of client 'nobody'");
 }
 
 TEST_F(SingleNodeTest, FindNearbyPlacesChecksArgumentsFirst) {

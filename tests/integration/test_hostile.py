@@ -17,6 +17,7 @@ import threading
 import time
 from pathlib import Path
 
+import grpc
 import pytest
 
 from at_line import UCLA, iamat, now_nanos, parse_at_reply, time_text, unique_client
@@ -436,3 +437,64 @@ def test_client_that_never_reads_is_closed_at_pending_output_limit(make_herd):
         assert not sender.is_alive(), "the hoarder's send never ended"
     print(f"observed: never-reading client: {requests} pipelined WHATSAT of "
           f"{reply_bytes} reply bytes each; log: {reason}")
+
+
+# The herd's bound on client IDs (herdnode/location_check.h, kMaxClientIdBytes)
+# and the default bound on client clocks ahead of the server's
+# (config.proto, max_client_time_ahead_seconds).
+MAX_CLIENT_ID_BYTES = 1024
+DEFAULT_MAX_CLIENT_TIME_AHEAD_SECONDS = 300
+
+
+def test_megabyte_client_id_is_refused_everywhere_and_said_so(herd, stubs):
+    """A 1 MiB client ID used to be stored and flooded to every server while
+    its caller was told the journal refused it, in an error echoing the whole
+    ID (which a default gRPC client cannot even receive). Now it is refused
+    before anything is applied, in an error of bounded size."""
+    herd_pb2 = stubs.herd_pb2
+    entry = "Hamilton"
+    huge = "h" * (1 << 20)
+    accepted_before = herd.status(entry).updates_accepted
+
+    def report(client_id):
+        return herd.node(entry).ReportLocation(herd_pb2.ReportLocationRequest(
+            client_id=client_id, coordinates_text=UCLA,
+            client_time_text=time_text(now_nanos())), timeout=10)
+
+    for client_id in (huge, "x" * (MAX_CLIENT_ID_BYTES + 1)):
+        with pytest.raises(grpc.RpcError) as refused:
+            report(client_id)
+        assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT, (
+            refused.value.details()[:200])
+        assert f"longer than {MAX_CLIENT_ID_BYTES} bytes" in refused.value.details()
+        assert f"({len(client_id)} bytes)" in refused.value.details()
+        assert len(refused.value.details()) < 256
+    # An accepted report after the refused ones: once it is everywhere, a
+    # refused one flooded before it on the same links would be too.
+    marker = unique_client("after-huge")
+    accepted = report(marker)
+    assert accepted.outcome == herd_pb2.UPDATE_OUTCOME_ACCEPTED
+    herd.wait_for_location(marker)
+    for name in herd.names:
+        assert herd.location(name, huge) is None, name
+    assert herd.status(entry).updates_accepted == accepted_before + 1
+    longest = "k" * MAX_CLIENT_ID_BYTES
+    assert report(longest).outcome == herd_pb2.UPDATE_OUTCOME_ACCEPTED
+    herd.wait_for_location(longest)
+
+
+def test_iamat_far_in_the_future_cannot_freeze_a_client(herd):
+    """IAMAT victim +2+2 9999999999.999999999 used to make every later real
+    report for victim stale, on every server, forever."""
+    victim = unique_client("victim")
+    with herd.client("Parker") as attacker, herd.client("Alford") as owner:
+        for future in ("9999999999.999999999",
+                       time_text(now_nanos() + (DEFAULT_MAX_CLIENT_TIME_AHEAD_SECONDS
+                                                + 60) * 10**9)):
+            line = iamat(victim, "+2+2", future)
+            assert attacker.request(line) == "? " + line
+        real_time = time_text(now_nanos())
+        fields = parse_at_reply(owner.request(iamat(victim, UCLA, real_time)))
+        assert (fields["client"], fields["time"]) == (victim, real_time)
+    herd.wait_for_location(
+        victim, where=lambda loc: loc.client_time_text == real_time)
