@@ -1,5 +1,6 @@
 #include "herdnode/http_listener.h"
 
+#include <atomic>
 #include <chrono>
 #include <string_view>
 #include <thread>
@@ -24,14 +25,6 @@ namespace beast = boost::beast;
 namespace http = beast::http;
 using tcp = asio::ip::tcp;
 
-// A scraper that says nothing for this long is closed.
-constexpr std::chrono::seconds kIdleTimeout(30);
-// Requests are GETs: any body beyond this is refused.
-constexpr uint64_t kMaxRequestBodyBytes = 4096;
-// Connections at once; beyond this, new ones are closed at once so a flood
-// of idle connections cannot hold the listener's memory.
-constexpr int kMaxConnections = 64;
-
 http::response<http::string_body> Reply(
     http::status status, std::string content_type, std::string body,
     const http::request<http::string_body>& request) {
@@ -48,8 +41,9 @@ http::response<http::string_body> Reply(
 
 class HttpListener::Impl {
  public:
-  Impl(HttpRoutes routes, std::shared_ptr<spdlog::logger> log)
-      : routes_(std::move(routes)), log_(std::move(log)) {}
+  Impl(HttpRoutes routes, std::shared_ptr<spdlog::logger> log,
+       HttpLimits limits)
+      : routes_(std::move(routes)), log_(std::move(log)), limits_(limits) {}
 
   absl::Status Bind(const std::string& address) {
     // Like ParseHostPort (which checked the herd file), but port 0 too.
@@ -94,6 +88,10 @@ class HttpListener::Impl {
     return acceptor_.local_endpoint(ec).port();
   }
 
+  HttpConnectionCounts Connections() const {
+    return {.open = connections_.load(std::memory_order_relaxed)};
+  }
+
   void Stop() {
     if (!thread_.joinable()) return;
     // Pending reads and writes are abandoned; their sockets close when the
@@ -115,8 +113,9 @@ class HttpListener::Impl {
         log_->warn("http accept failed: {}", ec.message());
         continue;
       }
-      if (connections_ >= kMaxConnections) {
-        log_->warn("http connection refused: {} already open", kMaxConnections);
+      if (connections_ >= limits_.max_connections) {
+        log_->warn("http connection refused: {} already open",
+                   limits_.max_connections);
         continue;  // the socket closes here
       }
       asio::co_spawn(io_, Serve(beast::tcp_stream(std::move(socket))),
@@ -130,9 +129,9 @@ class HttpListener::Impl {
     beast::flat_buffer buffer;
     for (;;) {
       http::request_parser<http::string_body> parser;
-      parser.body_limit(kMaxRequestBodyBytes);
+      parser.body_limit(limits_.max_body_bytes);
       beast::error_code ec;
-      stream.expires_after(kIdleTimeout);
+      stream.expires_after(limits_.idle_timeout);
       co_await http::async_read(stream, buffer, parser,
                                 asio::redirect_error(asio::use_awaitable, ec));
       if (ec) break;  // closed, timed out or not HTTP: nothing to answer
@@ -172,16 +171,18 @@ class HttpListener::Impl {
 
   const HttpRoutes routes_;
   const std::shared_ptr<spdlog::logger> log_;
+  const HttpLimits limits_;
   asio::io_context io_{1};
   tcp::acceptor acceptor_{io_};
-  int connections_ = 0;  // only the io_context thread touches it
+  // Only the io_context thread writes it; Connections() reads it anywhere.
+  std::atomic<int> connections_ = 0;
   std::jthread thread_;
 };
 
 absl::StatusOr<std::unique_ptr<HttpListener>> HttpListener::Start(
     const std::string& address, HttpRoutes routes,
-    std::shared_ptr<spdlog::logger> log) {
-  auto impl = std::make_unique<Impl>(std::move(routes), std::move(log));
+    std::shared_ptr<spdlog::logger> log, HttpLimits limits) {
+  auto impl = std::make_unique<Impl>(std::move(routes), std::move(log), limits);
   if (absl::Status bound = impl->Bind(address); !bound.ok()) return bound;
   impl->Run();
   return std::unique_ptr<HttpListener>(new HttpListener(std::move(impl)));
@@ -193,6 +194,10 @@ HttpListener::HttpListener(std::unique_ptr<Impl> impl)
 HttpListener::~HttpListener() { Stop(); }
 
 uint16_t HttpListener::BoundPort() const { return impl_->BoundPort(); }
+
+HttpConnectionCounts HttpListener::Connections() const {
+  return impl_->Connections();
+}
 
 void HttpListener::Stop() { impl_->Stop(); }
 
