@@ -1,8 +1,9 @@
 """Hostile clients against one herdnode: slowloris, thousands of idle
 connections, megabyte lines, binary garbage, half-open sockets and a client
-that never reads. Each is stopped by a documented gateway limit (see
-docs/RELIABILITY.md), gets a clear error where the protocol allows one, costs
-a well-behaved client nothing, and leaves the server's memory bounded.
+that never reads; idle and slow clients of the HTTP listener too. Each is
+stopped by a documented gateway or HTTP limit (see docs/RELIABILITY.md), gets
+a clear error where the protocol allows one, costs a well-behaved client
+nothing, and leaves the server's memory bounded.
 
 Every attack is paced and bounded in count and time; nothing here asserts a
 duration. The numbers each test observes are printed as "observed: ..." lines
@@ -15,6 +16,7 @@ import socket
 import struct
 import threading
 import time
+import urllib.request
 from pathlib import Path
 
 import grpc
@@ -498,3 +500,130 @@ def test_iamat_far_in_the_future_cannot_freeze_a_client(herd):
         assert (fields["client"], fields["time"]) == (victim, real_time)
     herd.wait_for_location(
         victim, where=lambda loc: loc.client_time_text == real_time)
+
+# The HTTP listener's limits (herdnode/http_listener.h, HttpLimits), which
+# these tests rely on; they are not configurable.
+HTTP_MAX_CONNECTIONS = 1024
+HTTP_HEAD_TIMEOUT_SECONDS = 5
+HTTP_IDLE_CLIENTS = HTTP_MAX_CONNECTIONS + 76
+
+
+def http_scrape(herd, name):
+    """GET /metrics on a new connection: (status, seconds it took)."""
+    started = time.monotonic()
+    url = f"http://{herd.http_address(name)}/metrics"
+    with urllib.request.urlopen(url, timeout=10) as response:
+        response.read()
+        return response.status, time.monotonic() - started
+
+
+def connect_http(herd, name):
+    host, port = herd.http_address(name).rsplit(":", 1)
+    return socket.create_connection((host, int(port)), timeout=10)
+
+
+def wait_all_closed(sockets, timeout):
+    """Waits (bounded) until the server has closed every socket; returns
+    what each received before its close."""
+    received = {sock: b"" for sock in sockets}
+    with selectors.DefaultSelector() as selector:
+        for sock in sockets:
+            sock.setblocking(False)
+            selector.register(sock, selectors.EVENT_READ)
+        deadline = time.monotonic() + timeout
+        while selector.get_map():
+            remaining = deadline - time.monotonic()
+            assert remaining > 0, (
+                f"{len(selector.get_map())} sockets still open")
+            for key, _ in selector.select(timeout=min(remaining, 0.5)):
+                try:
+                    data = key.fileobj.recv(4096)
+                except ConnectionResetError:
+                    data = b""
+                if data:
+                    received[key.fileobj] += data
+                else:
+                    selector.unregister(key.fileobj)
+    return list(received.values())
+
+
+def test_idle_http_connections_do_not_keep_metrics_down(make_herd):
+    # Issue 12: 64 idle connections refused every scrape until they timed out
+    # after 30 s. Now the longest idle is closed to make room, and any
+    # connection without a complete head is closed after 5 s.
+    raise_open_files_limit(HTTP_IDLE_CLIENTS + 1024)
+    herd, name = start_node(make_herd)
+    sockets = []
+    try:
+        with MemoryWatch(herd, name, f"{HTTP_IDLE_CLIENTS} idle HTTP "
+                         "connections"):
+            opened = time.monotonic()
+            for _ in range(HTTP_IDLE_CLIENTS):
+                sockets.append(connect_http(herd, name))
+            status, took = http_scrape(herd, name)
+            assert status == 200
+            scraped_after = time.monotonic() - opened
+            # Every one is closed by the server: the longest idle ones at
+            # once, the rest at the head deadline.
+            received = wait_all_closed(
+                sockets, timeout=HTTP_HEAD_TIMEOUT_SECONDS + 30)
+            closed_after = time.monotonic() - opened
+            assert set(received) == {b""}, "closed without a reply"
+            assert closed_after >= HTTP_HEAD_TIMEOUT_SECONDS
+
+            def closes_logged():
+                log = herd.log_path(name).read_text(errors="replace")
+                counts = (log.count("closed, idle the longest, to admit a new"),
+                          log.count("no complete request head within 5000 ms"),
+                          log.count("are mid-request"))
+                return counts if sum(counts) >= HTTP_IDLE_CLIENTS else None
+
+            # Every idle connection's close is logged, as one or the other.
+            evicted, timed_out, refused = wait_until(
+                closes_logged, timeout=LOG_TIMEOUT,
+                what=f"{HTTP_IDLE_CLIENTS} closes in the log")
+            assert evicted >= HTTP_IDLE_CLIENTS - HTTP_MAX_CONNECTIONS + 1
+            assert refused == 0
+            status, _ = http_scrape(herd, name)
+            assert status == 200
+            print(f"observed: {HTTP_IDLE_CLIENTS} idle HTTP connections: "
+                  f"/metrics 200 in {took * 1000:.1f} ms, "
+                  f"{scraped_after:.2f} s after the first connect; "
+                  f"{evicted} closed as the longest idle, {timed_out} at the "
+                  f"head deadline; all closed {closed_after:.1f} s after the "
+                  "first connect")
+    finally:
+        for sock in sockets:
+            sock.close()
+
+
+def test_http_slowloris_is_closed_at_the_head_deadline(make_herd):
+    herd, name = start_node(make_herd)
+    with MemoryWatch(herd, name, "HTTP slowloris"), \
+            connect_http(herd, name) as slow:
+        connected = time.monotonic()
+        head = b"GET /metrics HTTP/1.1\r\nHost: h\r\nX-Slow: "
+        sent = 0
+        scrapes = 0
+        # Bounded: one pass over 140 bytes, and no longer than the deadline
+        # and 15 s.
+        for byte in head + b"a" * 100:
+            if not send_quietly(slow, bytes([byte])):
+                break
+            sent += 1
+            if time.monotonic() - connected > HTTP_HEAD_TIMEOUT_SECONDS + 15:
+                break
+            status, _ = http_scrape(herd, name)
+            assert status == 200
+            scrapes += 1
+            time.sleep(0.25)
+        received = read_until_closed(slow, timeout=HTTP_HEAD_TIMEOUT_SECONDS + 15)
+        closed_after = time.monotonic() - connected
+        assert received == b""
+        assert closed_after >= HTTP_HEAD_TIMEOUT_SECONDS
+        reason = wait_for_log(herd, name,
+                              f"http connection from {address_of(slow)} closed")
+        assert "no complete request head within 5000 ms" in reason
+        print(f"observed: HTTP slowloris: seen closed {closed_after:.2f} s "
+              f"after connect, {sent} bytes sent; {scrapes} scrapes got 200 "
+              f"meanwhile; log: {reason}")
