@@ -210,7 +210,42 @@ def _tail(path, lines=20):
         return "(no output)"
 
 
-class Herd:
+class _ServerGroup:
+    """What every group of server processes started here shares: `processes`
+    ({name: Popen}) is filled by the subclass's start()."""
+
+    def pids(self):
+        """{name: pid} of every server still running."""
+        return {n: p.pid for n, p in self.processes.items() if p.poll() is None}
+
+    def wait_quiescent(self, timeout_s=60.0):
+        """Seconds until every server is idle (see wait_quiescent)."""
+        return wait_quiescent(list(self.pids().values()), timeout_s)
+
+    def peak_rss_kib(self):
+        """VmHWM of every server still running, by name."""
+        return {n: proc_status_kib(pid, "VmHWM") for n, pid in self.pids().items()}
+
+    def crashed(self):
+        return {n: p.returncode for n, p in self.processes.items()
+                if p.poll() is not None}
+
+    def stop(self):
+        for process in self.processes.values():
+            _stop_process(process)
+
+    def __enter__(self):
+        try:
+            return self.start()
+        except BaseException:
+            self.stop()
+            raise
+
+    def __exit__(self, *exc):
+        self.stop()
+
+
+class Herd(_ServerGroup):
     """One herd of servers on free loopback ports, started in `workdir`."""
 
     def __init__(self, kind, workdir, servers=SERVERS, links=LINKS,
@@ -348,38 +383,8 @@ class Herd:
                     time.sleep(0.02)
         return waiting
 
-    def pids(self):
-        """{name: pid} of every server still running."""
-        return {n: p.pid for n, p in self.processes.items() if p.poll() is None}
-
-    def wait_quiescent(self, timeout_s=60.0):
-        """Seconds until every server is idle (see wait_quiescent)."""
-        return wait_quiescent(list(self.pids().values()), timeout_s)
-
     def rss_kib(self, name):
         return proc_status_kib(self.processes[name].pid, "VmRSS")
-
-    def peak_rss_kib(self):
-        """VmHWM of every server still running, by name."""
-        peaks = {}
-        for name, process in self.processes.items():
-            if process.poll() is None:
-                peaks[name] = proc_status_kib(process.pid, "VmHWM")
-        return peaks
-
-    def crashed(self):
-        return {n: p.returncode for n, p in self.processes.items()
-                if p.poll() is not None}
-
-    def stop(self):
-        for process in self.processes.values():
-            _stop_process(process)
-
-    def __enter__(self):
-        return self.start()
-
-    def __exit__(self, *exc):
-        self.stop()
 
 
 class Redis:
@@ -436,7 +441,7 @@ def redis_info(port, section, timeout_s=2.0):
     return fields
 
 
-class RedisChain:
+class RedisChain(_ServerGroup):
     """Redis as a herd: one redis-server per server of the herd on free
     loopback ports, each a replica (--replicaof) of its parent on a
     breadth-first spanning tree of the herd's links rooted at `root`, so a
@@ -505,29 +510,3 @@ class RedisChain:
             capture_output=True, text=True, timeout=2, check=True).stdout)
             for n in self.servers}
 
-    def pids(self):
-        return {n: p.pid for n, p in self.processes.items() if p.poll() is None}
-
-    def wait_quiescent(self, timeout_s=60.0):
-        return wait_quiescent(list(self.pids().values()), timeout_s)
-
-    def peak_rss_kib(self):
-        return {n: proc_status_kib(pid, "VmHWM") for n, pid in self.pids().items()}
-
-    def crashed(self):
-        return {n: p.returncode for n, p in self.processes.items()
-                if p.poll() is not None}
-
-    def stop(self):
-        for process in self.processes.values():
-            _stop_process(process)
-
-    def __enter__(self):
-        try:
-            return self.start()
-        except BaseException:
-            self.stop()
-            raise
-
-    def __exit__(self, *exc):
-        self.stop()

@@ -196,6 +196,20 @@ def raise_open_files_limit(needed):
     return needed
 
 
+def read_ready(selector, key, received):
+    """Reads what a ready socket has into received[socket]; at its close (or
+    reset) unregisters it and returns False."""
+    try:
+        data = key.fileobj.recv(4096)
+    except ConnectionResetError:
+        data = b""
+    if data:
+        received[key.fileobj] += data
+        return True
+    selector.unregister(key.fileobj)
+    return False
+
+
 def classify_idle_sockets(sockets, timeout):
     """Waits (bounded) until every refused socket has been closed by the
     server; returns (busy replies by socket, sockets still open)."""
@@ -211,14 +225,7 @@ def classify_idle_sockets(sockets, timeout):
         while time.monotonic() < deadline and time.monotonic() - quiet_since < 1:
             for key, _ in selector.select(timeout=0.2):
                 quiet_since = time.monotonic()
-                try:
-                    data = key.fileobj.recv(4096)
-                except ConnectionResetError:
-                    data = b""
-                if data:
-                    received[key.fileobj] += data
-                else:
-                    selector.unregister(key.fileobj)
+                if not read_ready(selector, key, received):
                     open_sockets.discard(key.fileobj)
     closed = {s: received[s] for s in sockets if s not in open_sockets}
     return closed, open_sockets
@@ -536,14 +543,7 @@ def wait_all_closed(sockets, timeout):
             assert remaining > 0, (
                 f"{len(selector.get_map())} sockets still open")
             for key, _ in selector.select(timeout=min(remaining, 0.5)):
-                try:
-                    data = key.fileobj.recv(4096)
-                except ConnectionResetError:
-                    data = b""
-                if data:
-                    received[key.fileobj] += data
-                else:
-                    selector.unregister(key.fileobj)
+                read_ready(selector, key, received)
     return list(received.values())
 
 
