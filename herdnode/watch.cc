@@ -182,7 +182,12 @@ class WatchHub::Watcher final
 WatchHub::WatchHub(std::shared_ptr<NodeMetrics> metrics, size_t max_queued)
     : metrics_(std::move(metrics)), max_queued_(max_queued) {}
 
-WatchHub::~WatchHub() = default;
+WatchHub::~WatchHub() {
+  // The last Remove ran on a gRPC thread before the server's shutdown
+  // returned; taking mu_ makes that order visible to ThreadSanitizer
+  // (gRPC's own synchronization is not) before the map is destroyed.
+  MutexLock lock(&mu_);
+}
 
 void WatchHub::Send(const v1::Location& location) {
   MutexLock lock(&mu_);

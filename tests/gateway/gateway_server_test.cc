@@ -13,8 +13,11 @@
 #include <thread>
 #include <vector>
 
+#include "boost/asio/io_context.hpp"
+#include "boost/asio/steady_timer.hpp"
 #include "fmt/format.h"
 #include "gateway/protocol.h"
+#include "gateway/report_batcher.h"
 #include "gmock/gmock.h"
 #include "grpcpp/create_channel.h"
 #include "grpcpp/security/credentials.h"
@@ -818,25 +821,54 @@ TEST_F(GatewayServerTest, IamatsOfEveryConnectionShareOneStream) {
   EXPECT_EQ(node_.streams_opened(), 1);
 }
 
-// An IAMAT that finds the stream idle waits (report_linger_us) for the
-// ones right behind it, so that they share its message; without the linger
-// it goes alone, at once.
-TEST_F(GatewayServerTest, IamatsArrivingTogetherShareOneMessage) {
-  v1::GatewayLimits limits;
-  limits.set_report_linger_us(1000);  // the most allowed: far above a read
-  StartGateway(limits);
-  std::unique_ptr<TestClient> client = Connect();
-  ASSERT_NE(client, nullptr);
-  constexpr int kLines = 8;
-  std::string lines;
-  for (int i = 0; i < kLines; ++i) lines += IamatLine(fmt::format("t{}", i));
-  ASSERT_TRUE(client->Send(lines));
-  for (int i = 0; i < kLines; ++i) {
-    const auto reply = client->ReadLine();
-    ASSERT_TRUE(reply.has_value()) << "reply " << i;
-    EXPECT_THAT(*reply, HasSubstr(fmt::format(" t{} ", i)));
+// Records the results the batcher delivers.
+class RecordingWaiter final : public ReportWaiter {
+ public:
+  void OnReportDone(uint64_t tag, const grpc::Status& status,
+                    const v1::ReportLocationResponse* /*response*/) override {
+    std::lock_guard lock(mutex_);
+    if (status.ok()) ok_.push_back(tag);
   }
-  EXPECT_EQ(node_.largest_message(), kLines);
+  size_t ok() {
+    std::lock_guard lock(mutex_);
+    return ok_.size();
+  }
+
+ private:
+  std::mutex mutex_;
+  std::vector<uint64_t> ok_;
+};
+
+// A report that finds the stream idle waits (report_linger_us) for the
+// ones behind it, so that they share its message. The linger is a timer of
+// the submitting thread's event loop: while that loop does not run, it
+// cannot end, however long the submissions take.
+TEST_F(GatewayServerTest, ReportsSubmittedDuringTheLingerShareOneMessage) {
+  boost::asio::io_context loop;
+  boost::asio::steady_timer linger_timer(loop);
+  ReportBatcher batcher(
+      grpc_server_->InProcessChannel(grpc::ChannelArguments()),
+      std::chrono::seconds(5), std::chrono::microseconds(200));
+  auto waiter = std::make_shared<RecordingWaiter>();
+  constexpr int kReports = 5;
+  const std::vector<std::string> ids = {"l0", "l1", "l2", "l3", "l4"};
+  for (int i = 0; i < kReports; ++i) {
+    batcher.Submit(waiter, static_cast<uint64_t>(i),
+                   ReportFields{ids[static_cast<size_t>(i)], kKiwiCoordinates,
+                                kKiwiTime, v1::Instant()},
+                   linger_timer);
+  }
+  loop.run();  // the linger ends: its message is written
+  const auto deadline =
+      std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (waiter->ok() < size_t{kReports} &&
+         std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  ASSERT_EQ(waiter->ok(), size_t{kReports});
+  EXPECT_EQ(node_.largest_message(), kReports);
+  EXPECT_EQ(node_.reports().size(), size_t{kReports});
+  batcher.Shutdown();
 }
 
 // Without a linger (the default), an IAMAT that finds nothing in flight
