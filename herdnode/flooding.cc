@@ -11,6 +11,8 @@ v1::UpdateOutcome Flooder::Accept(const v1::Location& location,
   v1::UpdateOutcome outcome = v1::UPDATE_OUTCOME_UNSPECIFIED;
   if (journal_ == nullptr) {
     outcome = store_.Offer(location);
+    if (outcome == v1::UPDATE_OUTCOME_ACCEPTED)
+      SendToPeers(location, from_peer);
   } else {
     absl::Status refused;
     {
@@ -21,6 +23,10 @@ v1::UpdateOutcome Flooder::Accept(const v1::Location& location,
       if (refused.ok()) {
         outcome = store_.Offer(location);
         if (outcome == v1::UPDATE_OUTCOME_ACCEPTED) {
+          // Before the journal gets done: done may run (on the journal's
+          // thread) before Append returns, and the caller may then free or
+          // reuse location (a ReportLocations result holds it).
+          SendToPeers(location, from_peer);
           DurableDone durable;
           if (done) {
             durable = [done = std::move(done)](absl::Status status) mutable {
@@ -29,6 +35,7 @@ v1::UpdateOutcome Flooder::Accept(const v1::Location& location,
             done = nullptr;
           }
           journal_->Append(location, std::move(durable));
+          // location must not be read from here on.
         }
       }
     }
@@ -42,9 +49,6 @@ v1::UpdateOutcome Flooder::Accept(const v1::Location& location,
   switch (outcome) {
     case v1::UPDATE_OUTCOME_ACCEPTED:
       accepted_.fetch_add(1, std::memory_order_relaxed);
-      for (PeerSink* peer : peers_) {
-        if (peer->name() != from_peer) peer->Send(location);
-      }
       if (forward == Forward::kNow) FlushPeers();
       break;
     case v1::UPDATE_OUTCOME_STALE:
@@ -57,6 +61,13 @@ v1::UpdateOutcome Flooder::Accept(const v1::Location& location,
       break;
   }
   return outcome;
+}
+
+void Flooder::SendToPeers(const v1::Location& location,
+                          std::string_view from_peer) {
+  for (PeerSink* peer : peers_) {
+    if (peer->name() != from_peer) peer->Send(location);
+  }
 }
 
 void Flooder::FlushPeers() {

@@ -142,12 +142,14 @@ class Flooder {
   // it ends).
   enum class Forward { kNow, kHeld };
   void FlushPeers();
+  // Hands an accepted update to every peer but from_peer.
+  void SendToPeers(const v1::Location& location, std::string_view from_peer);
   void FloodWith(const v1::Location& location, std::string_view from_peer,
                  FloodDone done, Forward forward);
 
   // Offer, journal append (handing done over if accepted, or running it if
   // the journal refuses: then it is empty afterwards), counters and
-  // forwarding.
+  // forwarding (before the journal append: location is not read after it).
   v1::UpdateOutcome Accept(const v1::Location& location,
                            std::string_view from_peer, FloodDone& done,
                            Forward forward);
