@@ -21,6 +21,7 @@
 #include "herdnode/mutex.h"
 #include "herdnode/posix_file.h"
 #include "herdnode/record_format.h"
+#include "test_herd.h"
 #include "test_location.h"
 
 namespace herd {
@@ -31,6 +32,7 @@ using ::herd::testing::DiskFaultErrorText;
 using ::herd::testing::DiskFaultName;
 using ::herd::testing::FaultEnv;
 using ::herd::testing::MakeLocation;
+using ::herd::testing::PollUntil;
 using ::testing::AnyOf;
 using ::testing::Eq;
 using ::testing::HasSubstr;
@@ -397,6 +399,41 @@ INSTANTIATE_TEST_SUITE_P(EveryFault, DiskFaultTest,
                          [](const ::testing::TestParamInfo<DiskFault>& param) {
                            return std::string(DiskFaultName(param.param));
                          });
+
+// A snapshot that cannot be written (its own thread, its own file) is not a
+// disk failure of the log: logged, the old segments kept, updates still
+// acknowledged, and everything recovered from the segments.
+TEST(DiskFaultTest, FailedSnapshotIsNotFatal) {
+  const std::string directory = FreshDirectory("fault_in_snapshot");
+  FaultEnv env;
+  env.Inject(DiskFault::kDiskFull, "/snapshot.tmp");
+  DurableLogOptions options = OptionsFor(directory);
+  options.env = &env;
+  options.snapshot_every_entries = 3;
+  {
+    OpenedNode node;
+    ASSERT_TRUE(node.Open(options).ok());
+    for (int i = 1; i <= 3; ++i) {
+      ASSERT_TRUE(
+          node.Report(MakeLocation("c" + std::to_string(i), "1")).second.ok());
+    }
+    // The third append started segment 2 and asked for a snapshot.
+    ASSERT_TRUE(PollUntil(absl::Seconds(10), [&env] {
+      return env.faults_hit() > 0;
+    })) << "the snapshot was never attempted";
+    EXPECT_TRUE(node.Report(MakeLocation("c4", "1")).second.ok());
+    EXPECT_TRUE(node.log->Failure().ok());
+    EXPECT_EQ(node.log->snapshots_written(), 0u);
+  }
+  EXPECT_FALSE(std::filesystem::exists(SnapshotPath(directory)));
+  EXPECT_FALSE(std::filesystem::exists(SnapshotTempPath(directory)));
+  OpenedNode restarted;
+  ASSERT_TRUE(restarted.Open(OptionsFor(directory)).ok());
+  EXPECT_EQ(restarted.log->recovered().log_records, 4u);
+  for (int i = 1; i <= 4; ++i) {
+    EXPECT_EQ(restarted.TimeOf("c" + std::to_string(i)), "1");
+  }
+}
 
 TEST(DurableLogOptionsTest, FromTheHerdFile) {
   v1::DurabilityConfig config;

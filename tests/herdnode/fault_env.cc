@@ -41,7 +41,7 @@ class FaultEnv::File final : public WritableFile {
       : env_(env), target_(std::move(target)) {}
 
   absl::Status Append(std::string_view bytes) override {
-    const DiskFault fault = env_.fault();
+    const DiskFault fault = env_.FaultFor(path());
     switch (fault) {
       case DiskFault::kWriteError:
         env_.CountHit();
@@ -65,7 +65,7 @@ class FaultEnv::File final : public WritableFile {
   }
 
   absl::Status Sync() override {
-    if (env_.fault() == DiskFault::kSyncError) {
+    if (env_.FaultFor(path()) == DiskFault::kSyncError) {
       env_.CountHit();
       return FileError("fdatasync", path(), EIO);
     }

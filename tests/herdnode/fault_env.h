@@ -9,9 +9,12 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
 #include "herdnode/durable_env.h"
+#include "herdnode/mutex.h"
 
 namespace herd::testing {
 
@@ -34,9 +37,12 @@ class FaultEnv final : public DurableEnv {
  public:
   explicit FaultEnv(DurableEnv& target = PosixDurableEnv()) : target_(target) {}
 
-  // From now on (for files opened before or after), until the next Inject.
-  void Inject(DiskFault fault) {
-    fault_.store(fault, std::memory_order_relaxed);
+  // From now on (for files opened before or after), until the next Inject,
+  // on every file whose path contains only_paths_with ("": every file).
+  void Inject(DiskFault fault, std::string only_paths_with = "") {
+    MutexLock lock(&mu_);
+    fault_ = fault;
+    only_paths_with_ = std::move(only_paths_with);
   }
   // Operations the fault made fail: a test checks it really hit.
   uint64_t faults_hit() const {
@@ -62,11 +68,18 @@ class FaultEnv final : public DurableEnv {
  private:
   class File;
 
-  DiskFault fault() const { return fault_.load(std::memory_order_relaxed); }
+  // The fault for an operation on path.
+  DiskFault FaultFor(const std::string& path) const {
+    MutexLock lock(&mu_);
+    return path.find(only_paths_with_) != std::string::npos ? fault_
+                                                            : DiskFault::kNone;
+  }
   void CountHit() { faults_hit_.fetch_add(1, std::memory_order_relaxed); }
 
   DurableEnv& target_;
-  std::atomic<DiskFault> fault_{DiskFault::kNone};
+  mutable Mutex mu_;
+  DiskFault fault_ ABSL_GUARDED_BY(mu_) = DiskFault::kNone;
+  std::string only_paths_with_ ABSL_GUARDED_BY(mu_);
   std::atomic<uint64_t> faults_hit_{0};
 };
 
