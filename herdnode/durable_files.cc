@@ -60,13 +60,11 @@ absl::StatusOr<ScopedFd> LockDataDirectory(const std::string& directory) {
 }
 
 absl::StatusOr<std::vector<uint64_t>> ListSegments(
-    const std::string& directory) {
+    DurableEnv& env, const std::string& directory) {
+  absl::StatusOr<std::vector<std::string>> names = env.ListDirectory(directory);
+  if (!names.ok()) return names.status();
   std::vector<uint64_t> segments;
-  std::error_code error;
-  std::filesystem::directory_iterator it(directory, error);
-  if (error) return FilesystemError("list", directory, error);
-  for (; it != std::filesystem::directory_iterator(); it.increment(error)) {
-    const std::string name = it->path().filename().string();
+  for (const std::string& name : *names) {
     uint64_t number = 0;
     if (name.size() == kSegmentPrefix.size() + kSegmentDigits &&
         name.starts_with(kSegmentPrefix) &&
@@ -74,37 +72,36 @@ absl::StatusOr<std::vector<uint64_t>> ListSegments(
       segments.push_back(number);
     }
   }
-  if (error) return FilesystemError("list", directory, error);
   std::sort(segments.begin(), segments.end());
   return segments;
 }
 
-absl::StatusOr<ScopedFd> CreateSegment(const std::string& directory,
-                                       uint64_t segment) {
-  const std::string path = SegmentPath(directory, segment);
-  absl::StatusOr<ScopedFd> fd =
-      OpenFile(path, O_WRONLY | O_CREAT | O_EXCL | O_APPEND);
-  if (!fd.ok()) return fd.status();
+absl::StatusOr<std::unique_ptr<WritableFile>> CreateSegment(
+    DurableEnv& env, const std::string& directory, uint64_t segment) {
+  absl::StatusOr<std::unique_ptr<WritableFile>> file = env.OpenWritable(
+      SegmentPath(directory, segment), DurableEnv::OpenMode::kCreateNew);
+  if (!file.ok()) return file.status();
   const std::string header =
       EncodeFileHeader(DurableFileKind::kLogSegment, segment);
-  if (absl::Status s = WriteAll(fd->get(), header, path); !s.ok()) return s;
-  if (absl::Status s = SyncData(fd->get(), path); !s.ok()) return s;
-  if (absl::Status s = SyncDirectory(directory); !s.ok()) return s;
-  return fd;
+  if (absl::Status s = (*file)->Append(header); !s.ok()) return s;
+  if (absl::Status s = (*file)->Sync(); !s.ok()) return s;
+  if (absl::Status s = env.SyncDirectory(directory); !s.ok()) return s;
+  return file;
 }
 
-absl::Status RemoveSegmentsBefore(const std::string& directory,
+absl::Status RemoveSegmentsBefore(DurableEnv& env, const std::string& directory,
                                   uint64_t first_kept) {
-  absl::StatusOr<std::vector<uint64_t>> segments = ListSegments(directory);
+  absl::StatusOr<std::vector<uint64_t>> segments = ListSegments(env, directory);
   if (!segments.ok()) return segments.status();
   bool removed = false;
   for (const uint64_t segment : *segments) {
     if (segment >= first_kept) break;
-    const std::string path = SegmentPath(directory, segment);
-    if (::unlink(path.c_str()) != 0) return FileError("remove", path, errno);
+    if (absl::Status s = env.Remove(SegmentPath(directory, segment)); !s.ok()) {
+      return s;
+    }
     removed = true;
   }
-  return removed ? SyncDirectory(directory) : absl::OkStatus();
+  return removed ? env.SyncDirectory(directory) : absl::OkStatus();
 }
 
 }  // namespace herd

@@ -7,11 +7,13 @@
 #define HERD_HERDNODE_DURABLE_FILES_H_
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "herdnode/durable_env.h"
 #include "herdnode/posix_file.h"
 
 namespace herd {
@@ -27,15 +29,15 @@ absl::StatusOr<ScopedFd> LockDataDirectory(const std::string& directory);
 
 // The numbers of the log segments in directory, ascending.
 absl::StatusOr<std::vector<uint64_t>> ListSegments(
-    const std::string& directory);
+    DurableEnv& env, const std::string& directory);
 
 // Creates segment (which must not exist) with its header, on disk (file and
-// directory entry) when this returns; the descriptor is open for appending.
-absl::StatusOr<ScopedFd> CreateSegment(const std::string& directory,
-                                       uint64_t segment);
+// directory entry) when this returns; the file is open for appending.
+absl::StatusOr<std::unique_ptr<WritableFile>> CreateSegment(
+    DurableEnv& env, const std::string& directory, uint64_t segment);
 
 // Removes every segment numbered below first_kept, then syncs the directory.
-absl::Status RemoveSegmentsBefore(const std::string& directory,
+absl::Status RemoveSegmentsBefore(DurableEnv& env, const std::string& directory,
                                   uint64_t first_kept);
 
 }  // namespace herd

@@ -1,7 +1,5 @@
 #include "herdnode/durable_log.h"
 
-#include <fcntl.h>
-
 #include <utility>
 
 #include "fmt/format.h"
@@ -53,11 +51,13 @@ absl::StatusOr<DurableLogOptions> DurableLogOptionsFromConfig(
 
 absl::StatusOr<std::unique_ptr<DurableLog>> OpenConfiguredDurableLog(
     const v1::HerdConfig& config, std::string_view server_name,
-    LocationStore& store, std::shared_ptr<spdlog::logger> log) {
+    LocationStore& store, std::shared_ptr<spdlog::logger> log,
+    DurableEnv& env) {
   if (config.durability().data_directory().empty()) return nullptr;
   absl::StatusOr<DurableLogOptions> options =
       DurableLogOptionsFromConfig(config.durability(), server_name);
   if (!options.ok()) return options.status();
+  options->env = &env;
   return DurableLog::Open(*std::move(options), store, std::move(log));
 }
 
@@ -75,17 +75,19 @@ absl::StatusOr<std::unique_ptr<DurableLog>> DurableLog::Open(
   absl::StatusOr<ScopedFd> lock = LockDataDirectory(directory);
   if (!lock.ok()) return lock.status();
   durable->lock_ = *std::move(lock);
+  DurableEnv& env = *durable->options_.env;
   absl::StatusOr<RecoveredLog> recovered = RecoverDataDirectory(
-      directory, *durable->log_,
+      env, directory, *durable->log_,
       [&store](v1::Location&& location) { store.Offer(location); });
   if (!recovered.ok()) return recovered.status();
   durable->recovered_ = *recovered;
   durable->segment_ = recovered->append_segment;
   durable->segment_appends_ = recovered->append_segment_records;
   const std::string path = SegmentPath(directory, durable->segment_);
-  absl::StatusOr<ScopedFd> segment = OpenFile(path, O_WRONLY | O_APPEND);
+  absl::StatusOr<std::unique_ptr<WritableFile>> segment =
+      env.OpenWritable(path, DurableEnv::OpenMode::kAppend);
   if (!segment.ok()) return segment.status();
-  durable->segment_fd_ = *std::move(segment);
+  durable->segment_file_ = *std::move(segment);
   durable->log_->info(
       "durable log {}: recovered {} clients ({} snapshot records, {} log "
       "records, {} torn bytes dropped); appending to {}",
@@ -112,6 +114,11 @@ void DurableLog::Stop() {
     snapshotter_.request_stop();
     snapshotter_.join();
   }
+}
+
+absl::Status DurableLog::Failure() const {
+  MutexLock lock(&mu_);
+  return failed_;
 }
 
 uint64_t DurableLog::snapshots_written() const {
@@ -196,8 +203,10 @@ void DurableLog::WriterLoop() {
       if (absl::Status s = StartSnapshot(); !s.ok()) {
         MutexLock lock(&mu_);
         failed_ = s;
-        log_->error("durable log {}: cannot start a new segment: {}",
-                    options_.directory, StatusMessage(s));
+        log_->error(
+            "durable log {}: cannot start a new segment: {}; updates are "
+            "refused from now on",
+            options_.directory, StatusMessage(s));
       }
     }
     if (stopping) {
@@ -214,7 +223,6 @@ absl::Status DurableLog::WriteBatch(const std::vector<Pending>& batch,
     MutexLock lock(&mu_);
     if (!failed_.ok()) return failed_;
   }
-  const std::string path = SegmentPath(options_.directory, segment_);
   write_buffer_.clear();
   uint64_t records = 0;
   for (const Pending& pending : batch) {
@@ -223,8 +231,7 @@ absl::Status DurableLog::WriteBatch(const std::vector<Pending>& batch,
     ++records;
   }
   if (records > 0) {
-    if (absl::Status s = WriteAll(segment_fd_.get(), write_buffer_, path);
-        !s.ok()) {
+    if (absl::Status s = segment_file_->Append(write_buffer_); !s.ok()) {
       return s;
     }
     segment_appends_ += records;
@@ -234,7 +241,7 @@ absl::Status DurableLog::WriteBatch(const std::vector<Pending>& batch,
       options_.fsync == FsyncPolicy::kAlways || stopping ||
       (options_.fsync == FsyncPolicy::kInterval && absl::Now() >= next_sync_);
   if (unsynced_ && sync_now) {
-    if (absl::Status s = SyncData(segment_fd_.get(), path); !s.ok()) return s;
+    if (absl::Status s = segment_file_->Sync(); !s.ok()) return s;
     unsynced_ = false;
   }
   if (!unsynced_) next_sync_ = absl::Now() + options_.fsync_interval;
@@ -250,14 +257,13 @@ absl::Status DurableLog::StartSnapshot() {
   }
   // The old segment is complete and on disk before anything depends on it.
   if (unsynced_) {
-    const std::string path = SegmentPath(options_.directory, segment_);
-    if (absl::Status s = SyncData(segment_fd_.get(), path); !s.ok()) return s;
+    if (absl::Status s = segment_file_->Sync(); !s.ok()) return s;
     unsynced_ = false;
   }
-  absl::StatusOr<ScopedFd> next =
-      CreateSegment(options_.directory, segment_ + 1);
+  absl::StatusOr<std::unique_ptr<WritableFile>> next =
+      CreateSegment(*options_.env, options_.directory, segment_ + 1);
   if (!next.ok()) return next.status();
-  segment_fd_ = *std::move(next);
+  segment_file_ = *std::move(next);
   ++segment_;
   segment_appends_ = 0;
   // Every update in the older segments was offered to the store before it
@@ -285,11 +291,12 @@ void DurableLog::SnapshotLoop(const std::stop_token& stop) {
       snapshot_requested_ = false;
       first_live = snapshot_first_live_;
     }
-    absl::StatusOr<uint64_t> written =
-        WriteSnapshot(options_.directory, first_live, store_, stop);
+    absl::StatusOr<uint64_t> written = WriteSnapshot(
+        *options_.env, options_.directory, first_live, store_, stop);
     absl::Status status = written.status();
     if (status.ok()) {
-      status = RemoveSegmentsBefore(options_.directory, first_live);
+      status =
+          RemoveSegmentsBefore(*options_.env, options_.directory, first_live);
     }
     if (status.ok()) {
       log_->info(

@@ -21,6 +21,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "herd/v1/config.pb.h"
+#include "herdnode/durable_env.h"
 #include "herdnode/durable_recovery.h"
 #include "herdnode/flooding.h"
 #include "herdnode/location_store.h"
@@ -43,6 +44,9 @@ struct DurableLogOptions {
   absl::Duration fsync_interval = absl::Milliseconds(100);
   // A new segment and a snapshot after this many appends to one segment.
   uint64_t snapshot_every_entries = 100000;
+  // What segments and snapshots are written through: the real disk, or a
+  // test's fault-injecting env. Must outlive the log.
+  DurableEnv* env = &PosixDurableEnv();
 };
 
 // server_name's log options from the herd file's durability section, whose
@@ -57,7 +61,8 @@ class DurableLog;
 // in memory only (no data_directory).
 absl::StatusOr<std::unique_ptr<DurableLog>> OpenConfiguredDurableLog(
     const v1::HerdConfig& config, std::string_view server_name,
-    LocationStore& store, std::shared_ptr<spdlog::logger> log);
+    LocationStore& store, std::shared_ptr<spdlog::logger> log,
+    DurableEnv& env = PosixDurableEnv());
 
 class DurableLog final : public UpdateJournal {
  public:
@@ -77,6 +82,10 @@ class DurableLog final : public UpdateJournal {
   size_t Backlog() const override {
     return backlog_.load(std::memory_order_relaxed);
   }
+  // The first write, sync or segment creation that failed (OK while
+  // healthy). Once set it stays: every later append is refused with it,
+  // since after a failed fdatasync nothing written may be trusted.
+  absl::Status Failure() const override;
 
   // Writes and syncs everything queued, runs every callback, abandons a
   // snapshot in progress and joins both threads. Idempotent; appends after
@@ -110,7 +119,7 @@ class DurableLog final : public UpdateJournal {
   RecoveredLog recovered_;
 
   // Only the writer thread touches these (after Open).
-  ScopedFd segment_fd_;
+  std::unique_ptr<WritableFile> segment_file_;
   uint64_t segment_ = 0;
   uint64_t segment_appends_ = 0;
   bool unsynced_ = false;

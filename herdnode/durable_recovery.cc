@@ -5,6 +5,7 @@
 
 #include <cerrno>
 #include <filesystem>
+#include <memory>
 #include <system_error>
 #include <vector>
 
@@ -64,13 +65,16 @@ absl::StatusOr<uint64_t> ReadSnapshot(
   return *first_live;
 }
 
-absl::Status RewriteHeader(const std::string& path, uint64_t segment) {
-  absl::StatusOr<ScopedFd> fd = OpenFile(path, O_WRONLY | O_TRUNC);
-  if (!fd.ok()) return fd.status();
+absl::Status RewriteHeader(DurableEnv& env, const std::string& path,
+                           uint64_t segment) {
+  absl::StatusOr<std::unique_ptr<WritableFile>> file =
+      env.OpenWritable(path, DurableEnv::OpenMode::kTruncate);
+  if (!file.ok()) return file.status();
   const std::string header =
       EncodeFileHeader(DurableFileKind::kLogSegment, segment);
-  if (absl::Status s = WriteAll(fd->get(), header, path); !s.ok()) return s;
-  return SyncData(fd->get(), path);
+  if (absl::Status s = (*file)->Append(header); !s.ok()) return s;
+  if (absl::Status s = (*file)->Sync(); !s.ok()) return s;
+  return (*file)->Close();
 }
 
 absl::Status Truncate(const std::string& path, size_t length) {
@@ -84,15 +88,16 @@ absl::Status Truncate(const std::string& path, size_t length) {
 
 // Replays one segment; returns how many records it holds.
 absl::StatusOr<uint64_t> ReplaySegment(
-    const std::string& path, uint64_t segment, spdlog::logger& log,
-    RecoveredLog& recovered, absl::FunctionRef<void(v1::Location&&)> apply) {
+    DurableEnv& env, const std::string& path, uint64_t segment,
+    spdlog::logger& log, RecoveredLog& recovered,
+    absl::FunctionRef<void(v1::Location&&)> apply) {
   absl::StatusOr<std::string> bytes = ReadWholeFile(path);
   if (!bytes.ok()) return bytes.status();
   if (bytes->size() < kFileHeaderBytes) {
     // Killed while creating the segment: nothing was ever appended to it.
     log.warn("{}: header cut short ({} bytes): starting the segment again",
              path, bytes->size());
-    if (absl::Status s = RewriteHeader(path, segment); !s.ok()) return s;
+    if (absl::Status s = RewriteHeader(env, path, segment); !s.ok()) return s;
     return 0;
   }
   absl::StatusOr<uint64_t> number =
@@ -126,13 +131,13 @@ absl::StatusOr<uint64_t> ReplaySegment(
 }  // namespace
 
 absl::StatusOr<RecoveredLog> RecoverDataDirectory(
-    const std::string& directory, spdlog::logger& log,
+    DurableEnv& env, const std::string& directory, spdlog::logger& log,
     absl::FunctionRef<void(v1::Location&&)> apply) {
   RecoveredLog recovered;
   const std::string temp = SnapshotTempPath(directory);
   if (Exists(temp)) {
     log.warn("{}: removing a snapshot interrupted before its rename", temp);
-    if (::unlink(temp.c_str()) != 0) return FileError("remove", temp, errno);
+    if (absl::Status s = env.Remove(temp); !s.ok()) return s;
   }
   uint64_t first_live = 1;
   const std::string snapshot = SnapshotPath(directory);
@@ -141,7 +146,7 @@ absl::StatusOr<RecoveredLog> RecoverDataDirectory(
     if (!read.ok()) return read.status();
     first_live = *read;
   }
-  absl::StatusOr<std::vector<uint64_t>> segments = ListSegments(directory);
+  absl::StatusOr<std::vector<uint64_t>> segments = ListSegments(env, directory);
   if (!segments.ok()) return segments.status();
   std::vector<uint64_t> live;
   for (const uint64_t segment : *segments) {
@@ -151,12 +156,14 @@ absl::StatusOr<RecoveredLog> RecoverDataDirectory(
     // A crash after the snapshot's rename, before these were removed.
     log.info("{}: removing {} log segments the snapshot already holds",
              directory, segments->size() - live.size());
-    if (absl::Status s = RemoveSegmentsBefore(directory, first_live); !s.ok()) {
+    if (absl::Status s = RemoveSegmentsBefore(env, directory, first_live);
+        !s.ok()) {
       return s;
     }
   }
   if (live.empty()) {
-    absl::StatusOr<ScopedFd> created = CreateSegment(directory, first_live);
+    absl::StatusOr<std::unique_ptr<WritableFile>> created =
+        CreateSegment(env, directory, first_live);
     if (!created.ok()) return created.status();
     recovered.append_segment = first_live;
     return recovered;
@@ -170,7 +177,7 @@ absl::StatusOr<RecoveredLog> RecoverDataDirectory(
           SegmentPath(directory, first_live + i), first_live));
     }
     absl::StatusOr<uint64_t> records = ReplaySegment(
-        SegmentPath(directory, live[i]), live[i], log, recovered, apply);
+        env, SegmentPath(directory, live[i]), live[i], log, recovered, apply);
     if (!records.ok()) return records.status();
     recovered.log_records += *records;
     recovered.append_segment = live[i];

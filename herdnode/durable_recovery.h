@@ -11,6 +11,7 @@
 #include "absl/functional/function_ref.h"
 #include "absl/status/statusor.h"
 #include "herd/v1/herd.pb.h"
+#include "herdnode/durable_env.h"
 #include "spdlog/logger.h"
 
 namespace herd {
@@ -35,9 +36,11 @@ struct RecoveredLog {
 //   the log says how many bytes at which offset;
 // - an empty directory gets its first segment.
 // Errors: a bad snapshot, a damaged record followed by valid records, a
-// missing segment, a foreign file; each names the file.
+// missing segment, a foreign file; each names the file. Files are read
+// straight from POSIX; the repairs write through env (but for cutting off a
+// torn tail, which frees space and is a plain ftruncate).
 absl::StatusOr<RecoveredLog> RecoverDataDirectory(
-    const std::string& directory, spdlog::logger& log,
+    DurableEnv& env, const std::string& directory, spdlog::logger& log,
     absl::FunctionRef<void(v1::Location&&)> apply);
 
 }  // namespace herd

@@ -1,12 +1,8 @@
 #include "herdnode/durable_snapshot.h"
 
-#include <fcntl.h>
-#include <unistd.h>
-
-#include <cerrno>
+#include <memory>
 
 #include "herdnode/durable_files.h"
-#include "herdnode/posix_file.h"
 #include "herdnode/record_format.h"
 
 namespace herd {
@@ -15,11 +11,13 @@ namespace {
 constexpr size_t kEntriesPerPage = 1000;
 constexpr size_t kWriteChunkBytes = 1 << 20;
 
-absl::StatusOr<uint64_t> WriteTemp(const std::string& path, uint64_t first_live,
+absl::StatusOr<uint64_t> WriteTemp(DurableEnv& env, const std::string& path,
+                                   uint64_t first_live,
                                    const LocationStore& store,
                                    const std::stop_token& stop) {
-  absl::StatusOr<ScopedFd> fd = OpenFile(path, O_WRONLY | O_CREAT | O_TRUNC);
-  if (!fd.ok()) return fd.status();
+  absl::StatusOr<std::unique_ptr<WritableFile>> file =
+      env.OpenWritable(path, DurableEnv::OpenMode::kTruncate);
+  if (!file.ok()) return file.status();
   std::string buffer = EncodeFileHeader(DurableFileKind::kSnapshot, first_live);
   uint64_t records = 0;
   uint64_t after_seq = 0;
@@ -46,35 +44,37 @@ absl::StatusOr<uint64_t> WriteTemp(const std::string& path, uint64_t first_live,
       after_seq = entry.seq;
     }
     if (buffer.size() >= kWriteChunkBytes) {
-      if (absl::Status s = WriteAll(fd->get(), buffer, path); !s.ok()) return s;
+      if (absl::Status s = (*file)->Append(buffer); !s.ok()) return s;
       buffer.clear();
     }
   }
   buffer += EncodeSnapshotFooter(records);
-  if (absl::Status s = WriteAll(fd->get(), buffer, path); !s.ok()) return s;
-  if (absl::Status s = SyncData(fd->get(), path); !s.ok()) return s;
+  if (absl::Status s = (*file)->Append(buffer); !s.ok()) return s;
+  if (absl::Status s = (*file)->Sync(); !s.ok()) return s;
+  if (absl::Status s = (*file)->Close(); !s.ok()) return s;
   return records;
 }
 
 }  // namespace
 
-absl::StatusOr<uint64_t> WriteSnapshot(const std::string& directory,
+absl::StatusOr<uint64_t> WriteSnapshot(DurableEnv& env,
+                                       const std::string& directory,
                                        uint64_t first_live,
                                        const LocationStore& store,
                                        const std::stop_token& stop) {
   const std::string temp = SnapshotTempPath(directory);
-  absl::StatusOr<uint64_t> records = WriteTemp(temp, first_live, store, stop);
+  absl::StatusOr<uint64_t> records =
+      WriteTemp(env, temp, first_live, store, stop);
   if (!records.ok()) {
-    ::unlink(temp.c_str());
+    // Best effort: recovery removes a snapshot.tmp left behind anyway.
+    env.Remove(temp).IgnoreError();
     return records.status();
   }
-  const std::string snapshot = SnapshotPath(directory);
-  if (::rename(temp.c_str(), snapshot.c_str()) != 0) {
-    const int error = errno;
-    ::unlink(temp.c_str());
-    return FileError("rename snapshot.tmp to", snapshot, error);
+  if (absl::Status s = env.Rename(temp, SnapshotPath(directory)); !s.ok()) {
+    env.Remove(temp).IgnoreError();
+    return s;
   }
-  if (absl::Status s = SyncDirectory(directory); !s.ok()) return s;
+  if (absl::Status s = env.SyncDirectory(directory); !s.ok()) return s;
   return records;
 }
 

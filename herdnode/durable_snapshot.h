@@ -8,14 +8,15 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "herdnode/durable_env.h"
 #include "herdnode/location_store.h"
 
 namespace herd {
 
-// Writes every current entry of store into directory's snapshot, saying it
-// contains every log segment below first_live, and returns how many records
-// it wrote. Atomic: snapshot.tmp is written and synced, renamed over the
-// snapshot, and the directory synced, so a crash leaves either the old
+// Writes (through env) every current entry of store into directory's snapshot,
+// saying it contains every log segment below first_live, and returns how many
+// records it wrote. Atomic: snapshot.tmp is written and synced, renamed over
+// the snapshot, and the directory synced, so a crash leaves either the old
 // snapshot or the new one (plus a snapshot.tmp recovery removes).
 //
 // The store is read in pages (its lock held for one page at a time), so
@@ -24,7 +25,8 @@ namespace herd {
 // at least as new as the one it had when the scan began.
 //
 // A stop request abandons the snapshot (snapshot.tmp removed; Cancelled).
-absl::StatusOr<uint64_t> WriteSnapshot(const std::string& directory,
+absl::StatusOr<uint64_t> WriteSnapshot(DurableEnv& env,
+                                       const std::string& directory,
                                        uint64_t first_live,
                                        const LocationStore& store,
                                        const std::stop_token& stop);

@@ -8,29 +8,47 @@ v1::UpdateOutcome Flooder::Accept(const v1::Location& location,
                                   std::string_view from_peer, FloodDone& done,
                                   Forward forward) {
   received_.fetch_add(1, std::memory_order_relaxed);
-  v1::UpdateOutcome outcome;
+  v1::UpdateOutcome outcome = v1::UPDATE_OUTCOME_UNSPECIFIED;
   if (journal_ == nullptr) {
     outcome = store_.Offer(location);
+    if (outcome == v1::UPDATE_OUTCOME_ACCEPTED)
+      SendToPeers(location, from_peer);
   } else {
-    MutexLock lock(&journal_order_mu_);
-    outcome = store_.Offer(location);
-    if (outcome == v1::UPDATE_OUTCOME_ACCEPTED) {
-      DurableDone durable;
-      if (done) {
-        durable = [done = std::move(done)](absl::Status status) mutable {
-          done(v1::UPDATE_OUTCOME_ACCEPTED, std::move(status));
-        };
-        done = nullptr;
+    absl::Status refused;
+    {
+      MutexLock lock(&journal_order_mu_);
+      // Checked before the store is touched: an update the journal cannot
+      // keep must not be held, answered or flooded on as if accepted.
+      refused = journal_->Failure();
+      if (refused.ok()) {
+        outcome = store_.Offer(location);
+        if (outcome == v1::UPDATE_OUTCOME_ACCEPTED) {
+          // Before the journal gets done: done may run (on the journal's
+          // thread) before Append returns, and the caller may then free or
+          // reuse location (a ReportLocations result holds it).
+          SendToPeers(location, from_peer);
+          DurableDone durable;
+          if (done) {
+            durable = [done = std::move(done)](absl::Status status) mutable {
+              done(v1::UPDATE_OUTCOME_ACCEPTED, std::move(status));
+            };
+            done = nullptr;
+          }
+          journal_->Append(location, std::move(durable));
+          // location must not be read from here on.
+        }
       }
-      journal_->Append(location, std::move(durable));
+    }
+    if (!refused.ok()) {
+      if (done)
+        std::exchange(done, nullptr)(v1::UPDATE_OUTCOME_UNSPECIFIED,
+                                     std::move(refused));
+      return v1::UPDATE_OUTCOME_UNSPECIFIED;
     }
   }
   switch (outcome) {
     case v1::UPDATE_OUTCOME_ACCEPTED:
       accepted_.fetch_add(1, std::memory_order_relaxed);
-      for (PeerSink* peer : peers_) {
-        if (peer->name() != from_peer) peer->Send(location);
-      }
       if (forward == Forward::kNow) FlushPeers();
       break;
     case v1::UPDATE_OUTCOME_STALE:
@@ -43,6 +61,13 @@ v1::UpdateOutcome Flooder::Accept(const v1::Location& location,
       break;
   }
   return outcome;
+}
+
+void Flooder::SendToPeers(const v1::Location& location,
+                          std::string_view from_peer) {
+  for (PeerSink* peer : peers_) {
+    if (peer->name() != from_peer) peer->Send(location);
+  }
 }
 
 void Flooder::FlushPeers() {
@@ -86,16 +111,19 @@ v1::UpdateOutcome Flooder::Flood(const v1::Location& location,
   return Accept(location, from_peer, none, Forward::kNow);
 }
 
-void Flooder::AwaitDurable() {
-  if (journal_ == nullptr) return;
+absl::Status Flooder::AwaitDurable() {
+  if (journal_ == nullptr) return absl::OkStatus();
   Mutex mu;
   bool durable = false;  // guarded by mu
-  journal_->AfterDurable([&](const absl::Status&) {
+  absl::Status status;   // guarded by mu
+  journal_->AfterDurable([&](absl::Status result) {
     MutexLock lock(&mu);
+    status = std::move(result);
     durable = true;
   });
   MutexLock lock(&mu);
   mu.Await([&] { return durable; });
+  return status;
 }
 
 void Flooder::AfterDurable(DurableDone done) {
@@ -108,6 +136,10 @@ void Flooder::AfterDurable(DurableDone done) {
 
 bool Flooder::JournalBehind() const {
   return journal_ != nullptr && journal_->Backlog() > max_journal_backlog_;
+}
+
+absl::Status Flooder::JournalFailure() const {
+  return journal_ != nullptr ? journal_->Failure() : absl::OkStatus();
 }
 
 FloodCounters Flooder::counters() const {

@@ -49,6 +49,10 @@ class UpdateJournal {
   virtual void AfterDurable(DurableDone done) = 0;
   // Appended updates that are not durable yet.
   virtual size_t Backlog() const = 0;
+  // Not OK once the journal can make nothing durable any more (its disk
+  // failed): the Flooder then refuses updates before they reach the store,
+  // so a refusal changes nothing. A journal that never fails keeps this.
+  virtual absl::Status Failure() const { return absl::OkStatus(); }
 };
 
 // A flood's outcome, once it may be acknowledged: status is not OK if the
@@ -85,16 +89,20 @@ class Flooder {
   // or a text AT line: all peers). done runs once the outcome may be
   // acknowledged: for an accepted update, once it is durable; for a stale or
   // duplicate one, once the update that made it so is durable (it may still
-  // be on its way to the disk).
+  // be on its way to the disk). If the journal has failed, the update is
+  // refused untouched: done gets UPDATE_OUTCOME_UNSPECIFIED and the
+  // journal's error, at once.
   void Flood(const v1::Location& location, std::string_view from_peer,
              FloodDone done);
   // The same without waiting for the journal (catch-up pulls, which call
-  // AwaitDurable once per page instead).
+  // AwaitDurable once per page instead). UPDATE_OUTCOME_UNSPECIFIED: refused,
+  // the journal has failed.
   v1::UpdateOutcome Flood(const v1::Location& location,
                           std::string_view from_peer);
-  // Blocks until every update flooded so far is durable. For worker
-  // threads only: never on an event loop or a gRPC callback.
-  void AwaitDurable();
+  // Blocks until every update flooded so far is durable, or the journal
+  // says why it is not. For worker threads only: never on an event loop or
+  // a gRPC callback.
+  absl::Status AwaitDurable();
   // done runs once every update flooded so far is durable (at once without
   // a journal), on any thread.
   void AfterDurable(DurableDone done);
@@ -104,6 +112,8 @@ class Flooder {
   // holds the rest back at the sending peer. The others wait for the disk
   // anyway (client reports, unary propagation, catch-up pages).
   bool JournalBehind() const;
+  // The journal's failure (see UpdateJournal::Failure); OK without one.
+  absl::Status JournalFailure() const;
 
   FloodCounters counters() const;
 
@@ -132,11 +142,14 @@ class Flooder {
   // it ends).
   enum class Forward { kNow, kHeld };
   void FlushPeers();
+  // Hands an accepted update to every peer but from_peer.
+  void SendToPeers(const v1::Location& location, std::string_view from_peer);
   void FloodWith(const v1::Location& location, std::string_view from_peer,
                  FloodDone done, Forward forward);
 
-  // Offer, journal append (handing done over if accepted: then it is
-  // empty afterwards), counters and forwarding.
+  // Offer, journal append (handing done over if accepted, or running it if
+  // the journal refuses: then it is empty afterwards), counters and
+  // forwarding (before the journal append: location is not read after it).
   v1::UpdateOutcome Accept(const v1::Location& location,
                            std::string_view from_peer, FloodDone& done,
                            Forward forward);

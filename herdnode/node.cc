@@ -82,7 +82,7 @@ absl::StatusOr<std::unique_ptr<Node>> Node::Start(NodeOptions options) {
   absl::StatusOr<std::unique_ptr<DurableLog>> durable =
       OpenConfiguredDurableLog(node->options_.config,
                                node->options_.server_name, node->store_,
-                               node->options_.log);
+                               node->options_.log, *node->options_.durable_env);
   if (!durable.ok()) return durable.status();
   node->durable_log_ = *std::move(durable);
   node->flooder_.SetJournal(node->durable_log_.get());

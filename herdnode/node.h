@@ -39,6 +39,9 @@ struct NodeOptions {
   PeerLinkOptions link_template;
   // How long Stop() lets calls in progress finish before cancelling them.
   absl::Duration shutdown_grace = absl::Seconds(2);
+  // What the durable log writes through (if the config asks for one): the
+  // real disk unless a test injects faults. Must outlive the node.
+  DurableEnv* durable_env = &PosixDurableEnv();
 };
 
 class Node {

@@ -308,6 +308,10 @@ grpc::ServerUnaryReactor* NodeService::GetStatus(
   response->set_updates_accepted(counters.accepted);
   response->set_updates_stale(counters.stale);
   response->set_updates_duplicate(counters.duplicate);
+  if (const absl::Status failure = deps_.flooder->JournalFailure();
+      !failure.ok()) {
+    response->set_durability_error(StatusMessage(failure));
+  }
   for (const PeerLink* link : deps_.links) {
     *response->add_peers() = link->Status();
   }

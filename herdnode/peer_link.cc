@@ -423,8 +423,11 @@ absl::Status PeerLink::CatchUp(bool sync_back) {
       }
     }
     // One wait per page, not per entry: with durability on, the page is on
-    // disk before the next is pulled, which also bounds the log's queue.
-    flooder_.AwaitDurable();
+    // disk before the next is pulled, which also bounds the log's queue. A
+    // failed disk ends the catch-up: the page is not kept.
+    if (absl::Status durable = flooder_.AwaitDurable(); !durable.ok()) {
+      return durable;
+    }
     {
       MutexLock lock(&mu_);
       sync_entries_received_ += static_cast<uint64_t>(response.entries_size());

@@ -12,6 +12,7 @@
 #include <utility>
 #include <vector>
 
+#include "fault_env.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "herdnode/durable_files.h"
@@ -20,12 +21,20 @@
 #include "herdnode/mutex.h"
 #include "herdnode/posix_file.h"
 #include "herdnode/record_format.h"
+#include "test_herd.h"
 #include "test_location.h"
 
 namespace herd {
 namespace {
 
+using ::herd::testing::DiskFault;
+using ::herd::testing::DiskFaultErrorText;
+using ::herd::testing::DiskFaultName;
+using ::herd::testing::FaultEnv;
 using ::herd::testing::MakeLocation;
+using ::herd::testing::PollUntil;
+using ::testing::AnyOf;
+using ::testing::Eq;
 using ::testing::HasSubstr;
 
 std::shared_ptr<spdlog::logger> QuietLog() {
@@ -308,6 +317,123 @@ INSTANTIATE_TEST_SUITE_P(AllPolicies, FsyncPolicyTest,
                          ::testing::Values(FsyncPolicy::kAlways,
                                            FsyncPolicy::kInterval,
                                            FsyncPolicy::kNever));
+
+// Every disk fault the log can meet, through a FaultEnv switched on between
+// two reports: the report during the fault is not acknowledged, nothing is
+// accepted after it (even once the disk works again), and what was
+// acknowledged before it is recovered from the real directory.
+class DiskFaultTest : public ::testing::TestWithParam<DiskFault> {};
+
+TEST_P(DiskFaultTest, NothingUndurableIsAcknowledgedAndAcknowledgedSurvives) {
+  const DiskFault fault = GetParam();
+  const std::string directory =
+      FreshDirectory("fault_" + std::string(DiskFaultName(fault)));
+  FaultEnv env;
+  DurableLogOptions options = OptionsFor(directory);
+  options.env = &env;
+  absl::Status failed;
+  {
+    OpenedNode node;
+    ASSERT_TRUE(node.Open(options).ok());
+    for (int i = 1; i <= 5; ++i) {
+      ASSERT_TRUE(
+          node.Report(MakeLocation("kiwi", std::to_string(i))).second.ok());
+    }
+    ASSERT_TRUE(node.Report(MakeLocation("lime", "7")).second.ok());
+    EXPECT_TRUE(node.log->Failure().ok());
+
+    env.Inject(fault);
+    failed = node.Report(MakeLocation("kiwi", "6")).second;
+    ASSERT_FALSE(failed.ok());
+    EXPECT_GT(env.faults_hit(), 0u) << "the fault was never hit";
+    EXPECT_THAT(Message(failed), HasSubstr(DiskFaultErrorText(fault)));
+    EXPECT_THAT(Message(failed), HasSubstr(directory + "/log."));
+    EXPECT_EQ(node.log->Failure(), failed);
+    EXPECT_EQ(node.flooder.JournalFailure(), failed);
+
+    // The disk is fine again, but nothing written since the failure may be
+    // trusted: every update is refused before the store, with the same
+    // error, and never reaches the disk.
+    env.Inject(DiskFault::kNone);
+    const uint64_t hits = env.faults_hit();
+    const auto [outcome, refused] = node.Report(MakeLocation("plum", "1"));
+    EXPECT_EQ(outcome, v1::UPDATE_OUTCOME_UNSPECIFIED);
+    EXPECT_EQ(refused, failed);
+    EXPECT_FALSE(node.store.Get("plum").has_value());
+    // Not even a duplicate of a durable update is acknowledged any more.
+    EXPECT_EQ(node.Report(MakeLocation("lime", "7")).second, failed);
+    EXPECT_EQ(node.flooder.AwaitDurable(), failed);
+    EXPECT_EQ(env.faults_hit(), hits);
+  }
+  // The same directory on the real disk.
+  OpenedNode restarted;
+  ASSERT_TRUE(restarted.Open(OptionsFor(directory)).ok());
+  EXPECT_TRUE(restarted.log->Failure().ok());
+  EXPECT_EQ(restarted.TimeOf("lime"), "7");
+  EXPECT_EQ(restarted.TimeOf("plum"), "(none)");
+  switch (fault) {
+    case DiskFault::kSyncError:
+      // Written but not synced: the page cache still had it, so it may be
+      // back. It was never acknowledged; either is allowed.
+      EXPECT_THAT(restarted.TimeOf("kiwi"), AnyOf(Eq("5"), Eq("6")));
+      break;
+    case DiskFault::kShortWrite:
+    case DiskFault::kDiskFull:
+      // Half a record was written: a torn tail, cut off.
+      EXPECT_GT(restarted.log->recovered().torn_bytes_dropped, 0u);
+      EXPECT_EQ(restarted.TimeOf("kiwi"), "5");
+      break;
+    default:
+      EXPECT_EQ(restarted.TimeOf("kiwi"), "5");
+      break;
+  }
+  // And the recovered log takes updates again.
+  EXPECT_TRUE(restarted.Report(MakeLocation("kiwi", "8")).second.ok());
+}
+
+INSTANTIATE_TEST_SUITE_P(EveryFault, DiskFaultTest,
+                         ::testing::Values(DiskFault::kWriteError,
+                                           DiskFault::kSyncError,
+                                           DiskFault::kShortWrite,
+                                           DiskFault::kDiskFull),
+                         [](const ::testing::TestParamInfo<DiskFault>& param) {
+                           return std::string(DiskFaultName(param.param));
+                         });
+
+// A snapshot that cannot be written (its own thread, its own file) is not a
+// disk failure of the log: logged, the old segments kept, updates still
+// acknowledged, and everything recovered from the segments.
+TEST(DiskFaultTest, FailedSnapshotIsNotFatal) {
+  const std::string directory = FreshDirectory("fault_in_snapshot");
+  FaultEnv env;
+  env.Inject(DiskFault::kDiskFull, "/snapshot.tmp");
+  DurableLogOptions options = OptionsFor(directory);
+  options.env = &env;
+  options.snapshot_every_entries = 3;
+  {
+    OpenedNode node;
+    ASSERT_TRUE(node.Open(options).ok());
+    for (int i = 1; i <= 3; ++i) {
+      ASSERT_TRUE(
+          node.Report(MakeLocation("c" + std::to_string(i), "1")).second.ok());
+    }
+    // The third append started segment 2 and asked for a snapshot.
+    ASSERT_TRUE(PollUntil(absl::Seconds(10), [&env] {
+      return env.faults_hit() > 0;
+    })) << "the snapshot was never attempted";
+    EXPECT_TRUE(node.Report(MakeLocation("c4", "1")).second.ok());
+    EXPECT_TRUE(node.log->Failure().ok());
+    EXPECT_EQ(node.log->snapshots_written(), 0u);
+  }
+  EXPECT_FALSE(std::filesystem::exists(SnapshotPath(directory)));
+  EXPECT_FALSE(std::filesystem::exists(SnapshotTempPath(directory)));
+  OpenedNode restarted;
+  ASSERT_TRUE(restarted.Open(OptionsFor(directory)).ok());
+  EXPECT_EQ(restarted.log->recovered().log_records, 4u);
+  for (int i = 1; i <= 4; ++i) {
+    EXPECT_EQ(restarted.TimeOf("c" + std::to_string(i)), "1");
+  }
+}
 
 TEST(DurableLogOptionsTest, FromTheHerdFile) {
   v1::DurabilityConfig config;

@@ -7,12 +7,14 @@
 #include <unistd.h>
 
 #include <cmath>
+#include <filesystem>
 #include <limits>
 #include <optional>
 #include <string>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
+#include "fault_env.h"
 #include "gmock/gmock.h"
 #include "grpcpp/create_channel.h"
 #include "grpcpp/generic/generic_stub.h"
@@ -262,6 +264,59 @@ v1::PropagateLocationsRequest Batch(
     *batch.add_locations() = location;
   }
   return batch;
+}
+
+// A node whose disk fails: the report is not acknowledged (UNAVAILABLE,
+// naming the disk error), GetStatus says so, later reports and a peer's
+// PropagateLocations stream are refused, and what was acknowledged before
+// is back after a restart on the real disk.
+TEST(NodeDurabilityTest, FailedDiskRefusesUpdatesAndSaysSoInStatus) {
+  const std::string data = ::testing::TempDir() + "/node_test_failed_disk_" +
+                           std::to_string(getpid());
+  std::filesystem::remove_all(data);
+  testing::FaultEnv env;
+  TestHerd herd({"A", "B"}, {{"A", "B"}});
+  herd.UseDurableLog(data, env);
+  ASSERT_TRUE(herd.Start("A").ok());
+  std::unique_ptr<v1::HerdNode::Stub> stub = herd.Stub("A");
+  ASSERT_TRUE(herd.Report("A", kKiwi, kCoordinates, "10").ok());
+  EXPECT_EQ(Status(*stub).durability_error(), "");
+
+  env.Inject(testing::DiskFault::kWriteError);
+  const grpc::Status failed = herd.Report("A", kKiwi, kCoordinates, "11");
+  EXPECT_EQ(failed.error_code(), grpc::StatusCode::UNAVAILABLE);
+  EXPECT_THAT(failed.error_message(), HasSubstr("Input/output error"));
+  EXPECT_GT(env.faults_hit(), 0u);
+  const std::string disk_error = Status(*stub).durability_error();
+  EXPECT_THAT(disk_error, HasSubstr("cannot write " + data + "/A/log."));
+  EXPECT_THAT(failed.error_message(), HasSubstr(disk_error));
+
+  // Refused until a restart, even with the disk working again.
+  env.Inject(testing::DiskFault::kNone);
+  const grpc::Status later = herd.Report("A", "lime", kCoordinates, "1");
+  EXPECT_EQ(later.error_code(), grpc::StatusCode::UNAVAILABLE);
+  EXPECT_THAT(later.error_message(), HasSubstr(disk_error));
+  v1::PropagateLocationsResponse answer;
+  const grpc::Status propagated = PropagateStream(
+      *stub, {Batch("B", {MakeLocation("plum", "1")})}, &answer);
+  EXPECT_EQ(propagated.error_code(), grpc::StatusCode::UNAVAILABLE);
+  EXPECT_THAT(propagated.error_message(), HasSubstr(disk_error));
+  for (const char* client : {"lime", "plum"}) {
+    v1::GetLocationRequest request;
+    request.set_client_id(client);
+    v1::GetLocationResponse got;
+    EXPECT_EQ(stub->GetLocation(Context().get(), request, &got).error_code(),
+              grpc::StatusCode::NOT_FOUND)
+        << client << " was stored though its update was refused";
+  }
+
+  herd.Stop("A");
+  herd.UseDurableLog(data, PosixDurableEnv());
+  ASSERT_TRUE(herd.Start("A").ok());
+  stub = herd.Stub("A");
+  EXPECT_TRUE(herd.WaitForLocation("A", kKiwi, "10"));
+  EXPECT_EQ(Status(*stub).durability_error(), "");
+  std::filesystem::remove_all(data);
 }
 
 TEST_F(SingleNodeTest, StreamFromAnUnlinkedServerIsRefused) {

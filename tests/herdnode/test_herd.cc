@@ -99,6 +99,12 @@ TestHerd::~TestHerd() {
   std::filesystem::remove_all(log_dir_, ignored);
 }
 
+void TestHerd::UseDurableLog(const std::string& data_directory,
+                             DurableEnv& env) {
+  config_.mutable_durability()->set_data_directory(data_directory);
+  durable_env_ = &env;
+}
+
 absl::Status TestHerd::Start(const std::string& name,
                              std::unique_ptr<PlacesProvider> places) {
   absl::StatusOr<std::shared_ptr<spdlog::logger>> log =
@@ -109,6 +115,7 @@ absl::Status TestHerd::Start(const std::string& name,
   options.server_name = name;
   options.log = *log;
   options.places = std::move(places);
+  options.durable_env = durable_env_;
   absl::StatusOr<std::unique_ptr<Node>> node = Node::Start(std::move(options));
   if (!node.ok()) return node.status();
   nodes_[name] = std::move(*node);

@@ -31,6 +31,10 @@ class TestHerd {
   ~TestHerd();
 
   const v1::HerdConfig& config() const { return config_; }
+  // Nodes started from now on keep a durable log under data_directory,
+  // written through env (which must outlive them): the real disk, or a
+  // FaultEnv to fail it.
+  void UseDurableLog(const std::string& data_directory, DurableEnv& env);
   absl::Status Start(const std::string& name,
                      std::unique_ptr<PlacesProvider> places = nullptr);
   void Stop(const std::string& name);
@@ -57,6 +61,7 @@ class TestHerd {
  private:
   v1::HerdConfig config_;
   std::string log_dir_;
+  DurableEnv* durable_env_ = &PosixDurableEnv();
   std::map<std::string, std::unique_ptr<Node>> nodes_;
 };
 
