@@ -5,7 +5,6 @@ server, the exposition checked by promtool, and a real Prometheus (Debian's
 import json
 import shutil
 import subprocess
-import time
 import urllib.error
 import urllib.parse
 import urllib.request
