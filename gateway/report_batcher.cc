@@ -111,6 +111,14 @@ class ReportBatcher::Stream final
     HandOffRead(response_);
   }
 
+  // Whether the next message to write holds at least this many reports (a
+  // message is only followed by another once it is full). Under the
+  // batcher's mu_, with something queued.
+  bool NextHolds(int reports) const {
+    return queued.size() > 1 ||
+           queued.front()->message.reports_size() >= reports;
+  }
+
   // Guarded by the batcher's mu_. Request ids are first_id, first_id + 1,
   // ... in submission order; waiting[i] is first_id + i.
   std::deque<Waiting> waiting;
@@ -172,11 +180,8 @@ void ReportBatcher::Submit(std::shared_ptr<ReportWaiter> waiter, uint64_t tag,
       // Linger only with the stream idle and the message not yet full: a
       // write in flight already gathers the next message, and its
       // completion writes it.
-      const bool full = stream.queued.size() > 1 ||
-                        stream.queued.front()->message.reports_size() >=
-                            kMaxReportsPerMessage;
       if (linger_ > Clock::duration::zero() && stream.writing == nullptr &&
-          !full) {
+          !stream.NextHolds(kMaxReportsPerMessage)) {
         arm_linger = !lingering_;
         lingering_ = true;
       } else {
@@ -248,10 +253,9 @@ ReportBatcher::Stream* ReportBatcher::NextWriteLocked(Stream& stream) {
   // and goes at once; under load messages grow with the node's own latency,
   // and no timer is needed. One big enough goes regardless, so that at
   // saturation the gateway and the node still work side by side.
-  const bool big_enough =
-      stream.queued.size() > 1 ||
-      stream.queued.front()->message.reports_size() >= kPipelinedReports;
-  if (stream.unanswered > 0 && !big_enough) return nullptr;
+  if (stream.unanswered > 0 && !stream.NextHolds(kPipelinedReports)) {
+    return nullptr;
+  }
   ++stream.unanswered;
   stream.writing = std::move(stream.queued.front());
   stream.queued.pop_front();
