@@ -42,27 +42,12 @@ for name in "$@"; do
 done
 
 mkdir -p "$out_dir"
-umask 077
-days=3650
-
-# Writes key $1 (EC P-256, mode 0600).
-new_key() {
-  openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$1" 2>/dev/null
-  chmod 600 "$1"
-}
+source "$(dirname "${BASH_SOURCE[0]}")/cert-functions.sh"
 
 ca_crt=$out_dir/ca.crt
 ca_key=$out_dir/ca.key
-if [[ -n $force || ! -f $ca_crt || ! -f $ca_key ]]; then
-  new_key "$ca_key"
-  openssl req -x509 -new -key "$ca_key" -sha256 -days "$days" \
-    -subj "/O=herd/CN=herd CA" \
-    -addext "basicConstraints=critical,CA:TRUE" \
-    -addext "keyUsage=critical,keyCertSign,cRLSign" \
-    -out "$ca_crt"
-  chmod 644 "$ca_crt"
+if ensure_ca "$ca_crt" "$ca_key" "/O=herd/CN=herd CA" "$force"; then
   force=1  # certificates of an earlier CA would no longer verify
-  echo "made herd CA $ca_crt"
 fi
 
 extra_sans=${HERD_CERT_EXTRA_SANS:-}
@@ -79,17 +64,13 @@ for name in "$@"; do
   for extra in ${extra_sans//,/ }; do
     sans+=",${extra//\{name\}/$name}"
   done
-  new_key "$key"
-  openssl req -new -key "$key" -subj "/O=herd/CN=$name" -out "$work/$name.csr"
   cat >"$work/$name.ext" <<EXT
 basicConstraints=critical,CA:FALSE
 keyUsage=critical,digitalSignature,keyEncipherment
 extendedKeyUsage=serverAuth,clientAuth
 subjectAltName=$sans
 EXT
-  openssl x509 -req -in "$work/$name.csr" -CA "$ca_crt" -CAkey "$ca_key" \
-    -CAcreateserial -CAserial "$work/ca.srl" -sha256 -days "$days" \
-    -extfile "$work/$name.ext" -out "$crt" 2>/dev/null
-  chmod 644 "$crt"
+  sign_cert "$ca_crt" "$ca_key" "$crt" "$key" "/O=herd/CN=$name" \
+    "$work/$name.ext" "$work"
   echo "made $crt ($sans)"
 done

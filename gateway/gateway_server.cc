@@ -16,6 +16,7 @@
 #include <variant>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/str_join.h"
 #include "boost/asio/buffer.hpp"
 #include "boost/asio/co_spawn.hpp"
 #include "boost/asio/detached.hpp"
@@ -25,10 +26,13 @@
 #include "boost/asio/ip/tcp.hpp"
 #include "boost/asio/read_until.hpp"
 #include "boost/asio/redirect_error.hpp"
+#include "boost/asio/ssl/error.hpp"
 #include "boost/asio/steady_timer.hpp"
 #include "boost/asio/use_awaitable.hpp"
 #include "boost/asio/write.hpp"
 #include "fmt/format.h"
+#include "gateway/client_stream.h"
+#include "gateway/client_tls.h"
 #include "gateway/node_client.h"
 #include "gateway/protocol.h"
 #include "gateway/report_batcher.h"
@@ -96,6 +100,11 @@ constexpr std::chrono::milliseconds kAcceptRetryDelay{100};
 constexpr std::chrono::milliseconds kOverdueCheckInterval{500};
 
 constexpr std::string_view kBusyReply = "? server busy: too many connections\n";
+
+// A TLS client that has not finished its handshake by then is closed: a
+// connection that never says anything must not hold a slot for the whole
+// idle timeout (README, "Limits").
+constexpr std::chrono::seconds kTlsHandshakeTimeout{10};
 
 // ::ffff:127.0.0.2 and 127.0.0.2 are the same peer.
 asio::ip::address Normalize(const asio::ip::address& address) {
@@ -250,6 +259,15 @@ Effect EffectOf(const Command& command) {
   return Effect::kNone;
 }
 
+// Who may do what on one connection, decided when it is accepted.
+struct ConnectionRights {
+  // AT lines are accepted (the peer's address is trusted).
+  bool trusted = false;
+  // IAMAT only for the client ids its certificate names (TLS listener with
+  // bind_client_id).
+  bool bound_to_certificate = false;
+};
+
 // One client connection. Everything here runs on the socket's executor (one
 // event loop, run by one thread): a reader, a writer, a watchdog, one handler
 // per WHATSAT or AT line, and the answers to its IAMATs (which go to the node
@@ -257,28 +275,34 @@ Effect EffectOf(const Command& command) {
 class Connection : public std::enable_shared_from_this<Connection>,
                    public ReportWaiter {
  public:
-  // linger_timer: the event loop's own, for the report batcher.
+  // tls: the TLS listener's context, or null for plaintext. linger_timer:
+  // the event loop's own, for the report batcher.
   Connection(const ServerContext& server, tcp::socket socket,
-             asio::steady_timer& linger_timer, uint64_t id, std::string peer,
-             bool trusted)
+             asio::ssl::context* tls, asio::steady_timer& linger_timer,
+             uint64_t id, std::string peer, ConnectionRights rights)
       : server_(server),
-        socket_(std::move(socket)),
+        stream_(std::move(socket), tls),
         linger_timer_(linger_timer),
         id_(id),
         peer_(std::move(peer)),
-        trusted_(trusted),
-        watchdog_timer_(socket_.get_executor()),
-        reader_wake_(socket_.get_executor()) {}
+        rights_(rights),
+        watchdog_timer_(stream_.get_executor()),
+        reader_wake_(stream_.get_executor()) {}
 
   void Start() {
-    server_.log->info("[{}] connection opened from {}{}", id_, peer_,
-                      trusted_ ? " (trusted peer)" : "");
+    const bool tls = stream_.tls_stream() != nullptr;
+    server_.log->info("[{}] {}connection opened from {}{}", id_,
+                      tls ? "TLS " : "", peer_,
+                      rights_.trusted ? " (trusted peer)" : "");
     if (server_.observer != nullptr) server_.observer->OnConnectionOpened();
-    Extend(server_.limits.idle_timeout,
-           fmt::format("idle for {} s without a complete line",
-                       server_.limits.idle_timeout.count()));
-    const auto executor = socket_.get_executor();
-    asio::co_spawn(executor, ReadLines(shared_from_this()), asio::detached);
+    if (tls) {
+      Extend(kTlsHandshakeTimeout, fmt::format("no TLS handshake within {} s",
+                                               kTlsHandshakeTimeout.count()));
+    } else {
+      ExtendIdle();
+    }
+    const auto executor = stream_.get_executor();
+    asio::co_spawn(executor, Serve(shared_from_this()), asio::detached);
     asio::co_spawn(executor, Watchdog(shared_from_this()), asio::detached);
   }
 
@@ -290,7 +314,7 @@ class Connection : public std::enable_shared_from_this<Connection>,
     server_.log->info("[{}] connection from {} dropped: {}", id_, peer_,
                       reason);
     error_code ignored;
-    socket_.close(ignored);
+    stream_.socket().close(ignored);
     watchdog_timer_.cancel();
     reader_wake_.cancel();
     server_.registry->Remove(id_);
@@ -314,6 +338,54 @@ class Connection : public std::enable_shared_from_this<Connection>,
   void Extend(Clock::duration duration, std::string reason) {
     deadline_ = Clock::now() + duration;
     deadline_reason_ = std::move(reason);
+  }
+
+  void ExtendIdle() {
+    Extend(server_.limits.idle_timeout,
+           fmt::format("idle for {} s without a complete line",
+                       server_.limits.idle_timeout.count()));
+  }
+
+  // The TLS handshake (a TLS connection), then the lines.
+  asio::awaitable<void> Serve(std::shared_ptr<Connection> keep_alive) {
+    if (ClientStream::TlsStream* tls = stream_.tls_stream()) {
+      error_code ec;
+      co_await tls->async_handshake(
+          asio::ssl::stream_base::server,
+          asio::redirect_error(asio::use_awaitable, ec));
+      if (closed_) co_return;
+      if (ec) {
+        CloseNow(fmt::format("TLS handshake failed: {}", ec.message()));
+        co_return;
+      }
+      certified_ids_ = CertifiedClientIds(tls->native_handle());
+      server_.log->info(
+          "[{}] TLS client certified as {}{}", id_, CertifiedIdsText(),
+          rights_.bound_to_certificate ? " (IAMAT only for these ids)" : "");
+      ExtendIdle();
+      watchdog_timer_.cancel();  // re-arm at the new deadline
+    }
+    co_await ReadLines(std::move(keep_alive));
+  }
+
+  std::string CertifiedIdsText() const {
+    return certified_ids_.empty() ? "no usable client id"
+                                  : absl::StrJoin(certified_ids_, ", ");
+  }
+
+  // An IAMAT this connection may not make (ConnectionRights), as an invalid
+  // line (answered "? "), or command unchanged.
+  void EnforceCertificateBinding(Command& command) const {
+    if (!rights_.bound_to_certificate) return;
+    if (const auto* iamat = std::get_if<IamatCommand>(&command)) {
+      if (std::find(certified_ids_.begin(), certified_ids_.end(),
+                    iamat->client_id) != certified_ids_.end()) {
+        return;
+      }
+      command = InvalidCommand{
+          fmt::format("IAMAT for {} refused: the client's certificate names {}",
+                      QuoteForMessage(iamat->client_id), CertifiedIdsText())};
+    }
   }
 
   asio::awaitable<void> Watchdog(
@@ -346,14 +418,16 @@ class Connection : public std::enable_shared_from_this<Connection>,
       // Room for the longest line plus "\r\n": the buffer never grows past
       // that, whatever the client sends.
       const size_t length = co_await asio::async_read_until(
-          socket_, asio::dynamic_buffer(input, max_line + 2), '\n',
+          stream_, asio::dynamic_buffer(input, max_line + 2), '\n',
           asio::redirect_error(asio::use_awaitable, ec));
       if (closed_) co_return;
       if (ec == asio::error::not_found) {
         RejectLongLine(input.size());
         co_return;
       }
-      if (ec == asio::error::eof) {
+      // A TLS client may close without close_notify (stream_truncated); it
+      // has said all it will, as with a plain FIN.
+      if (ec == asio::error::eof || ec == asio::ssl::error::stream_truncated) {
         // A last line without "\n" (printf ... | nc) still counts.
         if (!input.empty()) {
           if (StripLineTerminator(input).size() > max_line) {
@@ -396,6 +470,7 @@ class Connection : public std::enable_shared_from_this<Connection>,
     const uint64_t seq = first_slot_seq_ + slots_.size();
     slots_.emplace_back();
     Command command = ParseCommand(line);
+    EnforceCertificateBinding(command);
     const Effect effect = EffectOf(command);
     while (!closed_ && !MayStart(effect)) {
       reader_waiting_ = true;
@@ -416,7 +491,7 @@ class Connection : public std::enable_shared_from_this<Connection>,
       slot.line = std::move(line);
       co_return;
     }
-    asio::co_spawn(socket_.get_executor(),
+    asio::co_spawn(stream_.get_executor(),
                    HandleLine(shared_from_this(), seq, effect, std::move(line),
                               std::move(command)),
                    asio::detached);
@@ -446,7 +521,7 @@ class Connection : public std::enable_shared_from_this<Connection>,
                     const v1::ReportLocationResponse* response) override {
     std::string text = status.ok() ? FormatAtReply(response->location())
                                    : DescribeFailure(status);
-    asio::post(socket_.get_executor(),
+    asio::post(stream_.get_executor(),
                [self = shared_from_this(), seq, ok = status.ok(),
                 text = std::move(text)]() mutable {
                  self->FinishIamat(seq, ok, std::move(text));
@@ -539,7 +614,7 @@ class Connection : public std::enable_shared_from_this<Connection>,
       co_return FormatWhatsatReply(result.response.location(), *places);
     }
     if (auto* at = std::get_if<AtCommand>(&command)) {
-      if (!trusted_) {
+      if (!rights_.trusted) {
         server_.log->warn("[{}] AT from untrusted peer {} refused", id_, peer_);
         co_return FormatErrorReply(line);
       }
@@ -610,7 +685,7 @@ class Connection : public std::enable_shared_from_this<Connection>,
     }
     if (!output_.empty()) {
       writing_ = true;
-      asio::async_write(socket_, asio::buffer(output_),
+      asio::async_write(stream_, asio::buffer(output_),
                         [self = shared_from_this()](const error_code& ec,
                                                     size_t /*written*/) {
                           self->OnWritten(ec);
@@ -619,7 +694,7 @@ class Connection : public std::enable_shared_from_this<Connection>,
     }
     if (close_when_written_ || (reading_done_ && slots_.empty())) {
       closing_ = true;
-      asio::co_spawn(socket_.get_executor(),
+      asio::co_spawn(stream_.get_executor(),
                      CloseGracefully(shared_from_this()), asio::detached);
     }
   }
@@ -635,29 +710,40 @@ class Connection : public std::enable_shared_from_this<Connection>,
     WriteReady();
   }
 
-  // Sends FIN, discards what the client still sends (bounded in bytes and
-  // time), then closes.
+  // Ends TLS (close_notify both ways), sends FIN, discards what the client
+  // still sends (bounded in bytes and time), then closes.
   asio::awaitable<void> CloseGracefully(
       [[maybe_unused]] std::shared_ptr<Connection> keep_alive) {
-    error_code ec;
-    socket_.shutdown(tcp::socket::shutdown_send, ec);
     Extend(kLingerTime, end_reason_);
     watchdog_timer_.cancel();  // re-arm at the nearer deadline
+    error_code ec;
+    if (ClientStream::TlsStream* tls = stream_.tls_stream()) {
+      // Whatever the answer (a client may just drop the connection), TCP
+      // closes next.
+      co_await tls->async_shutdown(
+          asio::redirect_error(asio::use_awaitable, ec));
+      if (closed_) co_return;
+      ec.clear();
+    }
+    tcp::socket& socket = stream_.socket();
+    socket.shutdown(tcp::socket::shutdown_send, ec);
     std::array<char, 4096> scratch{};
     size_t discarded = 0;
     while (!closed_ && !ec && discarded < kMaxLingerBytes) {
-      discarded += co_await socket_.async_read_some(
+      discarded += co_await socket.async_read_some(
           asio::buffer(scratch), asio::redirect_error(asio::use_awaitable, ec));
     }
     CloseNow(end_reason_);
   }
 
   const ServerContext& server_;
-  tcp::socket socket_;
+  ClientStream stream_;
   asio::steady_timer& linger_timer_;  // the event loop's (see AcceptLine)
   const uint64_t id_;
   const std::string peer_;
-  const bool trusted_;
+  const ConnectionRights rights_;
+  // What the client's certificate names (TLS), once the handshake is done.
+  std::vector<std::string> certified_ids_;
 
   bool closed_ = false;
   bool reading_done_ = false;
@@ -702,7 +788,8 @@ class EventLoops {
   }
 
   asio::io_context& first() { return loops_.front()->context; }
-  // The loop for a new connection. Only the accept loop calls it.
+  // The loop for a new connection. Only the accept loops call it (they all
+  // run on the first loop).
   Loop& next() { return *loops_[next_++ % loops_.size()]; }
   size_t size() const { return loops_.size(); }
 
@@ -749,6 +836,20 @@ asio::awaitable<void> RefuseBusy(tcp::socket socket, std::string peer,
 
 }  // namespace
 
+// One listening socket of the gateway and what its connections get.
+struct Listener {
+  Listener(asio::io_context& context, std::string_view what)
+      : kind(what), acceptor(context) {}
+
+  const std::string kind;  // "plaintext", "TLS": for messages
+  std::string address;     // as configured; empty: this listener is off
+  tcp::acceptor acceptor;
+  uint16_t port = 0;  // as bound
+  // TLS: the context every connection's handshake uses; null: plaintext.
+  std::unique_ptr<asio::ssl::context> tls;
+  bool bind_client_id = false;
+};
+
 class GatewayServer::Impl {
  public:
   Impl(GatewayOptions options,
@@ -766,12 +867,19 @@ class GatewayServer::Impl {
     context_.log = log_.get();
     context_.registry = &registry_;
     context_.observer = options_.observer.get();
+    plain_.address = options_.listen_address;
+    tls_.address = options_.tls.listen_address;
+    tls_.bind_client_id = options_.tls.bind_client_id;
   }
 
   absl::Status Start() {
     std::lock_guard lock(lifecycle_mutex_);
     if (started_) {
       return absl::FailedPreconditionError("gateway already started");
+    }
+    if (plain_.address.empty() && tls_.address.empty()) {
+      return absl::InvalidArgumentError(
+          "gateway has no listener: give a plaintext or a TLS address");
     }
     for (const std::string& text : options_.trusted_peer_addresses) {
       error_code ec;
@@ -782,45 +890,51 @@ class GatewayServer::Impl {
       }
       context_.trusted_peers.push_back(Normalize(address));
     }
-    auto endpoint =
-        ResolveListenAddress(options_.listen_address, loops_.first());
-    if (!endpoint.ok()) return endpoint.status();
-    error_code ec;
-    const auto fail = [&](std::string_view step) {
-      return absl::UnavailableError(fmt::format("gateway cannot {} {}: {}",
-                                                step, options_.listen_address,
-                                                ec.message()));
-    };
-    if (acceptor_.open(endpoint->protocol(), ec); ec) return fail("open");
-    if (acceptor_.set_option(tcp::acceptor::reuse_address(true), ec); ec) {
-      return fail("set SO_REUSEADDR on");
+    if (!tls_.address.empty()) {
+      absl::StatusOr<std::unique_ptr<asio::ssl::context>> tls =
+          MakeClientTlsContext(options_.tls.cert_chain_pem,
+                               options_.tls.private_key_pem,
+                               options_.tls.client_ca_pem);
+      if (!tls.ok()) return tls.status();
+      tls_.tls = *std::move(tls);
     }
-    if (acceptor_.bind(*endpoint, ec); ec) return fail("bind");
-    if (acceptor_.listen(asio::socket_base::max_listen_connections, ec); ec) {
-      return fail("listen on");
+    for (Listener* listener : {&plain_, &tls_}) {
+      if (listener->address.empty()) continue;
+      if (absl::Status opened = Open(*listener); !opened.ok()) {
+        error_code ignored;
+        plain_.acceptor.close(ignored);  // the other may be open already
+        return opened;
+      }
     }
-    bound_port_ = acceptor_.local_endpoint(ec).port();
     started_ = true;
-    asio::co_spawn(loops_.first(), AcceptLoop(), asio::detached);
+    for (Listener* listener : {&plain_, &tls_}) {
+      if (!listener->acceptor.is_open()) continue;
+      asio::co_spawn(loops_.first(), AcceptLoop(*listener), asio::detached);
+      log_->info("gateway {} listening on {} ({}, port {})",
+                 options_.server_name, listener->address, listener->kind,
+                 listener->port);
+    }
     asio::co_spawn(loops_.first(), ExpireOverdueReports(), asio::detached);
     loops_.Run(*log_);
-    log_->info("gateway {} listening on {} (port {}, {} threads)",
-               options_.server_name, options_.listen_address, bound_port_,
-               context_.limits.threads);
+    log_->info("gateway {}: {} threads{}", options_.server_name,
+               context_.limits.threads,
+               tls_.bind_client_id ? ", TLS IAMAT bound to certificates" : "");
     return absl::OkStatus();
   }
 
-  uint16_t BoundPort() const { return bound_port_; }
+  uint16_t BoundPort() const { return plain_.port; }
+  uint16_t TlsBoundPort() const { return tls_.port; }
 
   void Stop() {
     std::lock_guard lock(lifecycle_mutex_);
     if (!started_ || stopped_) return;
     stopped_ = true;
     loops_.Stop();
-    // No event-loop thread runs now, so the acceptor and the connections
+    // No event-loop thread runs now, so the acceptors and the connections
     // can be closed from here without racing their handlers.
     error_code ignored;
-    acceptor_.close(ignored);
+    plain_.acceptor.close(ignored);
+    tls_.acceptor.close(ignored);
     for (const auto& connection : registry_.Snapshot()) {
       connection->CloseNow("server stopping");
     }
@@ -830,6 +944,28 @@ class GatewayServer::Impl {
   }
 
  private:
+  absl::Status Open(Listener& listener) {
+    tcp::acceptor& acceptor = listener.acceptor;
+    auto endpoint = ResolveListenAddress(listener.address, loops_.first());
+    if (!endpoint.ok()) return endpoint.status();
+    error_code ec;
+    const auto fail = [&](std::string_view step) {
+      return absl::UnavailableError(fmt::format("gateway cannot {} {} ({}): {}",
+                                                step, listener.address,
+                                                listener.kind, ec.message()));
+    };
+    if (acceptor.open(endpoint->protocol(), ec); ec) return fail("open");
+    if (acceptor.set_option(tcp::acceptor::reuse_address(true), ec); ec) {
+      return fail("set SO_REUSEADDR on");
+    }
+    if (acceptor.bind(*endpoint, ec); ec) return fail("bind");
+    if (acceptor.listen(asio::socket_base::max_listen_connections, ec); ec) {
+      return fail("listen on");
+    }
+    listener.port = acceptor.local_endpoint(ec).port();
+    return absl::OkStatus();
+  }
+
   bool IsTrusted(const asio::ip::address& address) const {
     const asio::ip::address normalized = Normalize(address);
     return std::find(context_.trusted_peers.begin(),
@@ -849,13 +985,14 @@ class GatewayServer::Impl {
     }
   }
 
-  asio::awaitable<void> AcceptLoop() {
+  asio::awaitable<void> AcceptLoop(Listener& listener) {
+    tcp::acceptor& acceptor = listener.acceptor;
     asio::steady_timer retry_timer(loops_.first());
-    while (acceptor_.is_open()) {
+    while (acceptor.is_open()) {
       EventLoops::Loop& loop = loops_.next();
       tcp::socket socket(loop.context);
       error_code ec;
-      co_await acceptor_.async_accept(
+      co_await acceptor.async_accept(
           socket, asio::redirect_error(asio::use_awaitable, ec));
       if (ec == asio::error::operation_aborted) co_return;
       if (ec) {
@@ -869,6 +1006,11 @@ class GatewayServer::Impl {
       if (ec) continue;  // already gone
       std::string peer = FormatEndpoint(remote);
       if (registry_.Size() >= context_.limits.max_connections) {
+        if (listener.tls != nullptr) {
+          // Plaintext would be garbage to a TLS client: just close.
+          log_->warn("TLS connection from {} refused: server busy", peer);
+          continue;  // the socket closes here
+        }
         const auto executor = socket.get_executor();
         asio::co_spawn(
             executor,
@@ -877,10 +1019,14 @@ class GatewayServer::Impl {
         continue;
       }
       const uint64_t id = ++last_connection_id_;
-      const bool trusted = IsTrusted(remote.address());
+      // A connection bound to its certificate may not relay AT lines: they
+      // speak for any client.
+      const ConnectionRights rights{
+          .trusted = !listener.bind_client_id && IsTrusted(remote.address()),
+          .bound_to_certificate = listener.bind_client_id};
       auto connection = std::make_shared<Connection>(
-          context_, std::move(socket), loop.linger_timer, id, std::move(peer),
-          trusted);
+          context_, std::move(socket), listener.tls.get(), loop.linger_timer,
+          id, std::move(peer), rights);
       registry_.Add(id, connection);
       connection->Start();
     }
@@ -895,9 +1041,9 @@ class GatewayServer::Impl {
   // Declared after everything the handlers use, so that destroying it (and
   // the coroutines still parked in it) happens first.
   EventLoops loops_{context_.limits.threads};
-  tcp::acceptor acceptor_{loops_.first()};
-  uint64_t last_connection_id_ = 0;  // only the accept loop touches it
-  uint16_t bound_port_ = 0;
+  Listener plain_{loops_.first(), "plaintext"};
+  Listener tls_{loops_.first(), "TLS"};
+  uint64_t last_connection_id_ = 0;  // only the accept loops touch it
   std::mutex lifecycle_mutex_;
   bool started_ = false;
   bool stopped_ = false;
@@ -914,6 +1060,8 @@ GatewayServer::~GatewayServer() { Stop(); }
 absl::Status GatewayServer::Start() { return impl_->Start(); }
 
 uint16_t GatewayServer::BoundPort() const { return impl_->BoundPort(); }
+
+uint16_t GatewayServer::TlsBoundPort() const { return impl_->TlsBoundPort(); }
 
 void GatewayServer::Stop() { impl_->Stop(); }
 

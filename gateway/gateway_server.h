@@ -1,5 +1,6 @@
 // The text gateway of one herd server: accepts telnet/nc clients and text
-// peers, and translates each line into a gRPC call on its node.
+// peers (plaintext), and clients with certificates (TLS), and translates
+// each line into a gRPC call on its node.
 #ifndef HERD_GATEWAY_GATEWAY_SERVER_H_
 #define HERD_GATEWAY_GATEWAY_SERVER_H_
 
@@ -19,8 +20,20 @@ namespace herd::gateway {
 struct GatewayOptions {
   // This server's name, as it appears in the AT lines it makes.
   std::string server_name;
-  // host:port to listen on; port 0 picks a free one (see BoundPort()).
+  // host:port of the plaintext listener; port 0 picks a free one (see
+  // BoundPort()). Empty: no plaintext listener.
   std::string listen_address;
+  // The TLS listener: the same protocol inside TLS, for clients with a
+  // certificate of the client CA. Empty listen_address: none.
+  struct Tls {
+    std::string listen_address;  // port 0: see TlsBoundPort()
+    std::string cert_chain_pem;  // the gateway's certificate and key
+    std::string private_key_pem;
+    std::string client_ca_pem;  // the only CA whose clients are admitted
+    // IAMAT only for an id the client's certificate names (client_tls.h);
+    // every other IAMAT, and every AT, gets "? ".
+    bool bind_client_id = false;
+  } tls;
   // Source IP addresses whose AT lines are accepted; everyone else gets "? ".
   std::vector<std::string> trusted_peer_addresses;
   // Limits; zero fields take the documented defaults.
@@ -42,11 +55,14 @@ class GatewayServer {
   GatewayServer(const GatewayServer&) = delete;
   GatewayServer& operator=(const GatewayServer&) = delete;
 
-  // Binds the listening socket and starts the event-loop threads. A bad
-  // address or a port in use is an error naming the address.
+  // Binds the listening sockets and starts the event-loop threads. A bad
+  // address, a port in use or TLS material OpenSSL refuses is an error
+  // naming it; so is having no listener at all.
   absl::Status Start();
-  // The port actually bound (useful with port 0). Valid after Start().
+  // The ports actually bound (useful with port 0), 0 for a listener that is
+  // off. Valid after Start().
   uint16_t BoundPort() const;
+  uint16_t TlsBoundPort() const;
   // Stops accepting, closes every connection, joins the threads. Idempotent.
   void Stop();
 

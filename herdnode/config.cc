@@ -83,15 +83,30 @@ absl::Status ValidateServers(const v1::HerdConfig& config) {
       return absl::InvalidArgumentError(
           absl::StrCat("server name '", server.name(), "' is used twice"));
     }
+    // Clients need a way in; either gateway may be turned off, not both.
+    if (server.gateway_address().empty() &&
+        server.tls_gateway_address().empty()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("server ", server.name(),
+                       " has no gateway: set gateway_address, "
+                       "tls_gateway_address or both"));
+    }
+    if (!server.tls_gateway_address().empty() && !config.has_gateway_tls()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "server ", server.name(),
+          " has a tls_gateway_address but the herd file has no gateway_tls "
+          "section (the client CA and the gateway's certificate)"));
+    }
     struct AddressField {
       const char* name;
       const std::string* value;
-      bool optional;  // the operator and HTTP listeners may be left out
+      bool optional;  // every listener but the node's may be left out
     };
     // Decided by a flag, not by comparing pointers: unset proto3 strings all
     // share one empty default instance.
     const AddressField fields[] = {
-        {"gateway_address", &server.gateway_address(), false},
+        {"gateway_address", &server.gateway_address(), true},
+        {"tls_gateway_address", &server.tls_gateway_address(), true},
         {"grpc_address", &server.grpc_address(), false},
         {"operator_address", &server.operator_address(), true},
         {"http_address", &server.http_address(), true}};

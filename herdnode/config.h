@@ -19,9 +19,11 @@ namespace herd {
 absl::StatusOr<v1::HerdConfig> LoadHerdConfig(const std::string& path);
 
 // Checks a herd built in memory: at least one server; unique names without
-// whitespace; valid, distinct host:port addresses; links between existing,
-// distinct servers, each at most once; trusted peers given as IP addresses;
-// every numeric field 0 (its default) or within its range (config.proto).
+// whitespace; valid, distinct host:port addresses; at least one gateway per
+// server, and a gateway_tls section if any has a TLS gateway; links between
+// existing, distinct servers, each at most once; trusted peers given as IP
+// addresses; every numeric field 0 (its default) or within its range
+// (config.proto).
 absl::Status ValidateHerdConfig(const v1::HerdConfig& config);
 
 struct HostPort {

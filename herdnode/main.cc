@@ -42,6 +42,19 @@ int Fail(int code, std::string_view message) {
   return code;
 }
 
+// "gateway HOST:PORT, tls gateway HOST:PORT, " for the listeners a server
+// has, for its start-up messages.
+std::string Listeners(const herd::v1::ServerConfig& server) {
+  std::string text;
+  if (!server.gateway_address().empty()) {
+    text += "gateway " + server.gateway_address() + ", ";
+  }
+  if (!server.tls_gateway_address().empty()) {
+    text += "tls gateway " + server.tls_gateway_address() + ", ";
+  }
+  return text;
+}
+
 int Run(int argc, char** argv) {
   absl::SetProgramUsageMessage(
       "herdnode --config HERD_FILE --name SERVER [--log_dir DIR] "
@@ -81,6 +94,16 @@ int Run(int argc, char** argv) {
     }
     tls = std::make_shared<const herd::TlsMaterial>(*std::move(material));
   }
+  herd::GatewayTlsMaterial gateway_tls;
+  if (!server.tls_gateway_address().empty()) {
+    absl::StatusOr<herd::GatewayTlsMaterial> material =
+        herd::LoadGatewayTlsMaterial(
+            *config, name, std::filesystem::path(config_path).parent_path());
+    if (!material.ok()) {
+      return Fail(kExitUsage, herd::StatusMessage(material.status()));
+    }
+    gateway_tls = *std::move(material);
+  }
 
   std::string log_dir = absl::GetFlag(FLAGS_log_dir);
   if (log_dir.empty()) log_dir = config->log_directory();
@@ -97,8 +120,8 @@ int Run(int argc, char** argv) {
   absl::StatusOr<std::shared_ptr<spdlog::logger>> log =
       herd::OpenServerLog(log_dir, name);
   if (!log.ok()) return Fail(kExitRuntime, herd::StatusMessage(log.status()));
-  (*log)->info("herdnode {} starting: gateway {}, grpc {}", name,
-               server.gateway_address(), server.grpc_address());
+  (*log)->info("herdnode {} starting: {}grpc {}", name, Listeners(server),
+               server.grpc_address());
   // TLS handshake refusals are only reported by gRPC's own log.
   const herd::GrpcLogToServerLog grpc_log(*log);
   if (insecure) {
@@ -136,6 +159,11 @@ int Run(int argc, char** argv) {
   herd::gateway::GatewayOptions gateway_options;
   gateway_options.server_name = name;
   gateway_options.listen_address = server.gateway_address();
+  gateway_options.tls.listen_address = server.tls_gateway_address();
+  gateway_options.tls.cert_chain_pem = std::move(gateway_tls.cert_chain_pem);
+  gateway_options.tls.private_key_pem = std::move(gateway_tls.private_key_pem);
+  gateway_options.tls.client_ca_pem = std::move(gateway_tls.client_ca_pem);
+  gateway_options.tls.bind_client_id = gateway_tls.bind_client_id;
   gateway_options.trusted_peer_addresses.assign(
       server.trusted_peer_addresses().begin(),
       server.trusted_peer_addresses().end());
@@ -149,8 +177,8 @@ int Run(int argc, char** argv) {
     (*log)->flush();
     return Fail(kExitRuntime, herd::StatusMessage(started));
   }
-  std::cout << "herdnode " << name << ": gateway " << server.gateway_address()
-            << ", grpc " << server.grpc_address();
+  std::cout << "herdnode " << name << ": " << Listeners(server) << "grpc "
+            << server.grpc_address();
   if (!server.operator_address().empty()) {
     std::cout << ", operator " << server.operator_address();
   }

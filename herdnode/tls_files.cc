@@ -10,6 +10,7 @@
 #include <cerrno>
 #include <cstring>
 #include <fstream>
+#include <initializer_list>
 #include <memory>
 #include <sstream>
 #include <tuple>
@@ -48,8 +49,10 @@ struct TlsFile {
 absl::StatusOr<std::string> ReadTlsFile(const TlsFile& file,
                                         std::string_view configured) {
   if (configured.empty()) {
-    return absl::InvalidArgumentError(
-        fmt::format("the herd file's tls section has no {}", file.field));
+    const std::string_view section =
+        std::string_view(file.field).substr(0, file.field.find('.'));
+    return absl::InvalidArgumentError(fmt::format(
+        "the herd file's {} section has no {}", section, file.field));
   }
   std::ifstream in(file.path, std::ios::binary);
   if (!in) {
@@ -108,6 +111,44 @@ absl::Status CheckSignedBy(X509* cert, X509* ca, const TlsFile& cert_file,
   return absl::OkStatus();
 }
 
+// A certificate and the private key that goes with it.
+struct KeyPair {
+  X509Ptr cert;
+  KeyPtr key;
+};
+
+absl::StatusOr<KeyPair> ParseKeyPair(const std::string& cert_pem,
+                                     const TlsFile& cert_file,
+                                     const std::string& key_pem,
+                                     const TlsFile& key_file) {
+  absl::StatusOr<X509Ptr> cert = ParseCertificate(cert_pem, cert_file);
+  if (!cert.ok()) return cert.status();
+  BioPtr key_bio = MemoryBio(key_pem);
+  KeyPtr key(PEM_read_bio_PrivateKey(key_bio.get(), nullptr, nullptr, nullptr));
+  if (key == nullptr) {
+    return absl::InvalidArgumentError(fmt::format(
+        "{}: not an unencrypted PEM private key", key_file.Describe()));
+  }
+  if (X509_check_private_key(cert->get(), key.get()) != 1) {
+    return absl::InvalidArgumentError(fmt::format(
+        "{} is not the key of {}", key_file.Describe(), cert_file.Describe()));
+  }
+  return KeyPair{*std::move(cert), std::move(key)};
+}
+
+// Reads each (file, configured path) into its target.
+absl::Status ReadTlsFiles(
+    std::initializer_list<
+        std::tuple<const TlsFile*, const std::string*, std::string*>>
+        files) {
+  for (const auto& [tls_file, configured, target] : files) {
+    absl::StatusOr<std::string> bytes = ReadTlsFile(*tls_file, *configured);
+    if (!bytes.ok()) return bytes.status();
+    *target = *std::move(bytes);
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 std::filesystem::path ResolveTlsPath(std::string_view configured,
@@ -136,41 +177,74 @@ absl::StatusOr<TlsMaterial> LoadTlsMaterial(
   const TlsFile key_file = file("tls.key_path", tls.key_path());
 
   TlsMaterial material;
-  for (const auto& [tls_file, configured, target] :
-       {std::tuple{&ca_file, &tls.ca_cert_path(), &material.ca_cert_pem},
-        std::tuple{&cert_file, &tls.cert_path(), &material.cert_chain_pem},
-        std::tuple{&key_file, &tls.key_path(), &material.private_key_pem}}) {
-    absl::StatusOr<std::string> bytes = ReadTlsFile(*tls_file, *configured);
-    if (!bytes.ok()) return bytes.status();
-    *target = *std::move(bytes);
+  if (absl::Status read = ReadTlsFiles(
+          {{&ca_file, &tls.ca_cert_path(), &material.ca_cert_pem},
+           {&cert_file, &tls.cert_path(), &material.cert_chain_pem},
+           {&key_file, &tls.key_path(), &material.private_key_pem}});
+      !read.ok()) {
+    return read;
   }
 
   absl::StatusOr<X509Ptr> ca = ParseCertificate(material.ca_cert_pem, ca_file);
   if (!ca.ok()) return ca.status();
-  absl::StatusOr<X509Ptr> cert =
-      ParseCertificate(material.cert_chain_pem, cert_file);
-  if (!cert.ok()) return cert.status();
-  BioPtr key_bio = MemoryBio(material.private_key_pem);
-  KeyPtr key(PEM_read_bio_PrivateKey(key_bio.get(), nullptr, nullptr, nullptr));
-  if (key == nullptr) {
-    return absl::InvalidArgumentError(fmt::format(
-        "{}: not an unencrypted PEM private key", key_file.Describe()));
-  }
-  if (X509_check_private_key(cert->get(), key.get()) != 1) {
-    return absl::InvalidArgumentError(fmt::format(
-        "{} is not the key of {}", key_file.Describe(), cert_file.Describe()));
-  }
+  absl::StatusOr<KeyPair> pair = ParseKeyPair(
+      material.cert_chain_pem, cert_file, material.private_key_pem, key_file);
+  if (!pair.ok()) return pair.status();
   if (absl::Status signed_by =
-          CheckSignedBy(cert->get(), ca->get(), cert_file, ca_file);
+          CheckSignedBy(pair->cert.get(), ca->get(), cert_file, ca_file);
       !signed_by.ok()) {
     return signed_by;
   }
   // Peers authorize this node by the common name: it must be the name the
   // node sends as from_server.
-  if (const std::string cn = CommonName(cert->get()); cn != server_name) {
+  if (const std::string cn = CommonName(pair->cert.get()); cn != server_name) {
     return absl::InvalidArgumentError(
         fmt::format("{} has common name '{}', not this server's name '{}'",
                     cert_file.Describe(), cn, server_name));
+  }
+  return material;
+}
+
+absl::StatusOr<GatewayTlsMaterial> LoadGatewayTlsMaterial(
+    const v1::HerdConfig& config, std::string_view server_name,
+    const std::filesystem::path& base_dir) {
+  const v1::GatewayTlsConfig& gateway = config.gateway_tls();
+  const auto file = [&](std::string field, const std::string& configured) {
+    return TlsFile{std::move(field),
+                   ResolveTlsPath(configured, server_name, base_dir)};
+  };
+  // Without a certificate of its own, the gateway shows the node's.
+  const bool own_pair = !gateway.cert_path().empty() ||
+                        !gateway.key_path().empty() || !config.has_tls();
+  const v1::TlsConfig& node = config.tls();
+  const std::string& cert_path =
+      own_pair ? gateway.cert_path() : node.cert_path();
+  const std::string& key_path = own_pair ? gateway.key_path() : node.key_path();
+  const std::string section = own_pair ? "gateway_tls" : "tls";
+  const TlsFile ca_file =
+      file("gateway_tls.client_ca_cert_path", gateway.client_ca_cert_path());
+  const TlsFile cert_file = file(section + ".cert_path", cert_path);
+  const TlsFile key_file = file(section + ".key_path", key_path);
+
+  GatewayTlsMaterial material;
+  material.bind_client_id = gateway.bind_client_id();
+  if (absl::Status read = ReadTlsFiles(
+          {{&ca_file, &gateway.client_ca_cert_path(), &material.client_ca_pem},
+           {&cert_file, &cert_path, &material.cert_chain_pem},
+           {&key_file, &key_path, &material.private_key_pem}});
+      !read.ok()) {
+    return read;
+  }
+  if (absl::StatusOr<X509Ptr> ca =
+          ParseCertificate(material.client_ca_pem, ca_file);
+      !ca.ok()) {
+    return ca.status();
+  }
+  if (absl::StatusOr<KeyPair> pair =
+          ParseKeyPair(material.cert_chain_pem, cert_file,
+                       material.private_key_pem, key_file);
+      !pair.ok()) {
+    return pair.status();
   }
   return material;
 }

@@ -35,6 +35,22 @@ absl::StatusOr<TlsMaterial> LoadTlsMaterial(
     const v1::HerdConfig& config, std::string_view server_name,
     const std::filesystem::path& base_dir);
 
+// The TLS gateway's PEM texts (the herd file's gateway_tls section).
+struct GatewayTlsMaterial {
+  std::string client_ca_pem;    // clients must present a certificate of it
+  std::string cert_chain_pem;   // the gateway's own certificate
+  std::string private_key_pem;  // its private key
+  bool bind_client_id = false;  // gateway_tls.bind_client_id
+};
+
+// Reads config.gateway_tls()'s files for server_name (the certificate and
+// key of the tls section when gateway_tls names none) and checks that the
+// client CA is a PEM certificate and the key is the certificate's. Errors
+// name the field and the file.
+absl::StatusOr<GatewayTlsMaterial> LoadGatewayTlsMaterial(
+    const v1::HerdConfig& config, std::string_view server_name,
+    const std::filesystem::path& base_dir);
+
 }  // namespace herd
 
 #endif  // HERD_HERDNODE_TLS_FILES_H_

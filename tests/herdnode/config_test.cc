@@ -180,15 +180,33 @@ TEST(ValidateHerdConfigTest, OperatorAddressIsOptionalButChecked) {
                         "already server B's grpc_address"));
 }
 
-TEST(ValidateHerdConfigTest, GatewayAndGrpcAddressesAreRequired) {
+TEST(ValidateHerdConfigTest, GrpcAddressIsRequired) {
   // Found by fuzz_herd_config: an unset required address must not pass as an
   // unset optional one.
   v1::HerdConfig config = Parse(kTwoServers);
   config.mutable_servers(0)->clear_grpc_address();
   EXPECT_THAT(ValidationError(config), HasSubstr("server A's grpc_address"));
-  config = Parse(kTwoServers);
+}
+
+TEST(ValidateHerdConfigTest, EitherGatewayMayBeOffButNotBoth) {
+  v1::HerdConfig config = Parse(kTwoServers);
   config.mutable_servers(1)->clear_gateway_address();
-  EXPECT_THAT(ValidationError(config), HasSubstr("server B's gateway_address"));
+  EXPECT_THAT(ValidationError(config),
+              HasSubstr("server B has no gateway: set gateway_address, "
+                        "tls_gateway_address or both"));
+  config.mutable_servers(1)->set_tls_gateway_address("127.0.0.1:4002");
+  EXPECT_THAT(ValidationError(config),
+              HasSubstr("server B has a tls_gateway_address but the herd file "
+                        "has no gateway_tls section"));
+  config.mutable_gateway_tls()->set_client_ca_cert_path("clients/ca.crt");
+  EXPECT_TRUE(ValidateHerdConfig(config).ok()) << ValidateHerdConfig(config);
+  config.mutable_servers(0)->set_tls_gateway_address("127.0.0.1:1002x");
+  EXPECT_THAT(ValidationError(config),
+              HasSubstr("server A's tls_gateway_address"));
+  config.mutable_servers(0)->set_tls_gateway_address("127.0.0.1:4002");
+  EXPECT_THAT(ValidationError(config),
+              HasSubstr("server B's tls_gateway_address '127.0.0.1:4002' is "
+                        "already server A's tls_gateway_address"));
 }
 
 TEST(ValidateHerdConfigTest, LinkToUnknownServer) {
