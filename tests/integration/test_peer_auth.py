@@ -12,10 +12,10 @@ from google.protobuf import text_format
 from at_line import (NANOS_PER_SECOND, UCLA, iamat, now_nanos, parse_at_reply,
                      time_text, unique_client)
 from local_herd import config_on_free_ports, make_certs, set_tls
+from log_watch import LogWatch
 from polling import wait_until
 
 CALL_TIMEOUT = 5
-LOG_TIMEOUT = 30
 
 
 # --- helpers ----------------------------------------------------------------
@@ -60,26 +60,6 @@ def call_error(call):
     with pytest.raises(grpc.RpcError) as raised:
         call()
     return raised.value
-
-
-class LogWatch:
-    """Reads what a server's log gained since the watch was made."""
-
-    def __init__(self, herd, name):
-        self.path = herd.log_path(name)
-        self.start = self.path.stat().st_size if self.path.exists() else 0
-
-    def new_text(self):
-        with open(self.path, "rb") as log:
-            log.seek(self.start)
-            return log.read().decode(errors="replace")
-
-    def wait_for(self, *needles, timeout=LOG_TIMEOUT):
-        def found():
-            text = self.new_text()
-            return all(needle in text for needle in needles) and text
-        return wait_until(found, timeout=timeout,
-                          what=f"{needles} in {self.path}")
 
 
 def report(herd, server, client_id):
