@@ -267,8 +267,12 @@ class Herd:
         request = self.stubs.health_pb2.HealthCheckRequest(service="")
         serving = self.stubs.health_pb2.HealthCheckResponse.SERVING
         server = self.server(name)
-        addresses = [server.gateway_address, server.grpc_address,
-                     server.operator_address, server.http_address]
+        # Either gateway may be off (empty); the TLS one accepts plain TCP
+        # connections too (it closes them at the failed handshake).
+        addresses = [address for address in (
+            server.gateway_address, server.tls_gateway_address,
+            server.grpc_address, server.operator_address, server.http_address)
+            if address]
 
         def ready():
             if not node.running():

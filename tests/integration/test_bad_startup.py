@@ -103,6 +103,26 @@ def port_out_of_range(config):
     config.servers[0].gateway_address = "127.0.0.1:99999"
 
 
+def tls_gateway_without_section(config):
+    config.servers[0].tls_gateway_address = "127.0.0.1:1"
+
+
+def no_gateway_at_all(config):
+    config.servers[0].ClearField("gateway_address")
+
+
+def client_ca_missing(config):
+    config.servers[0].tls_gateway_address = "127.0.0.1:1"
+    config.gateway_tls.client_ca_cert_path = "/nonexistent/client-ca.crt"
+
+
+def gateway_key_of_another_certificate(config):
+    config.servers[0].tls_gateway_address = "127.0.0.1:1"
+    config.gateway_tls.client_ca_cert_path = config.tls.ca_cert_path
+    config.gateway_tls.cert_path = config.tls.cert_path
+    config.gateway_tls.key_path = config.tls.key_path.replace("{name}", "Parker")
+
+
 # case -> (change to the shipped herd, words stderr must all contain, words
 # of which it must contain one)
 BAD_HERD_FILES = {
@@ -111,6 +131,15 @@ BAD_HERD_FILES = {
                                "already", "unique"]),
     "link_to_unknown_server": (link_to_nowhere, ["Nowhere"], []),
     "port_out_of_range": (port_out_of_range, ["99999"], []),
+    "tls_gateway_without_gateway_tls": (tls_gateway_without_section,
+                                        ["tls_gateway_address", "gateway_tls"], []),
+    "no_gateway_at_all": (no_gateway_at_all, ["Alford", "no gateway"], []),
+    "client_ca_missing": (client_ca_missing,
+                          ["gateway_tls.client_ca_cert_path",
+                           "/nonexistent/client-ca.crt"], []),
+    "gateway_key_of_another_certificate": (
+        gateway_key_of_another_certificate,
+        ["gateway_tls.key_path", "Parker.key", "is not the key of"], []),
 }
 
 
