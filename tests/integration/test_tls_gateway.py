@@ -11,12 +11,15 @@ from local_herd import REPO_ROOT, split_address
 from log_watch import LOG_TIMEOUT, LogWatch
 from polling import wait_until
 from ports import free_ports
+from text_client import TextClient
 from tls_client import SClient
 
 MAKE_CLIENT_CERTS = REPO_ROOT / "deploy" / "make-client-certs.sh"
 # Hamilton trusts 127.0.0.1: its plaintext gateway takes AT lines from the
 # tests, so a refused AT on the TLS gateway is refused for binding alone.
 TRUSTED = {"Hamilton": ["127.0.0.1"]}
+# README, "Limits": a TLS client has this long to finish its handshake.
+HANDSHAKE_DEADLINE = 10
 
 
 def make_client_certs(out_dir, ids):
@@ -161,6 +164,18 @@ def test_clients_without_a_certificate_of_the_client_ca_are_refused(
     assert log.count("TLS handshake failed: certificate verify failed") == 2, log
     for name in herd.names:
         assert herd.location(name, client_id) is None, f"{name} took a report"
+
+
+def test_a_connection_that_never_handshakes_is_closed(make_herd, tmp_path):
+    certs = make_client_certs(tmp_path / "clients", [unique_client("idle")])
+    herd = make_herd(edit_config=tls_gateways(certs, bind=True))
+    watch = LogWatch(herd, "Hamilton")
+    host, port = split_address(herd.server("Hamilton").tls_gateway_address)
+    # Says nothing: closed after the handshake deadline (10 s), not after
+    # the idle timeout (300 s).
+    with TextClient(host, port, timeout=HANDSHAKE_DEADLINE + 20) as silent:
+        assert silent.wait_closed() == b""
+    watch.wait_for("dropped: no TLS handshake within 10 s")
 
 
 def test_plaintext_gateway_off_and_binding_off(make_herd, tmp_path):
