@@ -61,9 +61,19 @@ void CheckAccepted(const ScratchFile& scratch,
   for (const herd::v1::ServerConfig& server : config.servers()) {
     const auto found = herd::FindServer(config, server.name());
     Require(found.ok() && *found == &server, "every server is findable");
-    Require(herd::ParseHostPort(server.gateway_address()).ok() &&
-                herd::ParseHostPort(server.grpc_address()).ok(),
-            "every server's addresses parse");
+    Require(herd::ParseHostPort(server.grpc_address()).ok(),
+            "every server's grpc_address parses");
+    // Either gateway may be off (empty), never both; a set one parses.
+    Require(!server.gateway_address().empty() ||
+                !server.tls_gateway_address().empty(),
+            "every server has a gateway");
+    for (const std::string* gateway :
+         {&server.gateway_address(), &server.tls_gateway_address()}) {
+      Require(gateway->empty() || herd::ParseHostPort(*gateway).ok(),
+              "every gateway address that is set parses");
+    }
+    Require(server.tls_gateway_address().empty() || config.has_gateway_tls(),
+            "a TLS gateway comes with a gateway_tls section");
     for (const std::string& peer : herd::LinkedPeers(config, server.name())) {
       Require(herd::FindServer(config, peer).ok() && peer != server.name(),
               "links join two distinct known servers");
