@@ -49,8 +49,7 @@ struct TlsFile {
 absl::StatusOr<std::string> ReadTlsFile(const TlsFile& file,
                                         std::string_view configured) {
   if (configured.empty()) {
-    const std::string_view section =
-        std::string_view(file.field).substr(0, file.field.find('.'));
+    const std::string section = file.field.substr(0, file.field.find('.'));
     return absl::InvalidArgumentError(fmt::format(
         "the herd file's {} section has no {}", section, file.field));
   }
