@@ -5,6 +5,24 @@
 
 cert_days=3650
 
+# Parses the scripts' common arguments, [--force] OUT_DIR ITEM..., into
+# force (1 or empty), out_dir and the array items; $1 names the items in
+# the usage line. Exits 2 on bad arguments, 1 without openssl.
+parse_cert_args() {
+  local what=$1
+  shift
+  force=
+  if [[ ${1:-} == --force ]]; then
+    force=1
+    shift
+  fi
+  (($# >= 2)) || { echo "usage: $0 [--force] OUT_DIR $what..." >&2; exit 2; }
+  out_dir=$1
+  shift
+  items=("$@")
+  command -v openssl >/dev/null || { echo "$0: openssl not found" >&2; exit 1; }
+}
+
 # Writes key $1 (EC P-256, mode 0600).
 new_key() {
   (umask 077; openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$1" 2>/dev/null)

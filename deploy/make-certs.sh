@@ -20,20 +20,9 @@
 # production, keep ca.key offline.
 set -euo pipefail
 
-usage() {
-  echo "usage: $0 [--force] OUT_DIR NAME..." >&2
-  exit 2
-}
-
-force=
-if [[ ${1:-} == --force ]]; then
-  force=1
-  shift
-fi
-(($# >= 2)) || usage
-out_dir=$1
-shift
-command -v openssl >/dev/null || { echo "$0: openssl not found" >&2; exit 1; }
+source "$(dirname "${BASH_SOURCE[0]}")/cert-functions.sh"
+parse_cert_args NAME "$@"
+set -- "${items[@]}"
 
 for name in "$@"; do
   # The name becomes a CN and a DNS SAN: keep it to what both allow.
@@ -42,7 +31,6 @@ for name in "$@"; do
 done
 
 mkdir -p "$out_dir"
-source "$(dirname "${BASH_SOURCE[0]}")/cert-functions.sh"
 
 ca_crt=$out_dir/ca.crt
 ca_key=$out_dir/ca.key

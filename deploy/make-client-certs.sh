@@ -18,20 +18,9 @@
 # .key; keep client-ca.key offline in production.
 set -euo pipefail
 
-usage() {
-  echo "usage: $0 [--force] OUT_DIR CLIENT_ID..." >&2
-  exit 2
-}
-
-force=
-if [[ ${1:-} == --force ]]; then
-  force=1
-  shift
-fi
-(($# >= 2)) || usage
-out_dir=$1
-shift
-command -v openssl >/dev/null || { echo "$0: openssl not found" >&2; exit 1; }
+source "$(dirname "${BASH_SOURCE[0]}")/cert-functions.sh"
+parse_cert_args CLIENT_ID "$@"
+set -- "${items[@]}"
 
 for id in "$@"; do
   # The id becomes a CN (at most 64 characters) and a DNS name, and a file
@@ -41,7 +30,6 @@ for id in "$@"; do
 done
 
 mkdir -p "$out_dir"
-source "$(dirname "${BASH_SOURCE[0]}")/cert-functions.sh"
 
 ca_crt=$out_dir/client-ca.crt
 ca_key=$out_dir/client-ca.key
