@@ -52,6 +52,7 @@ json StatusJson(const StatusSnapshot& snapshot) {
   for (const v1::ServerConfig& server : snapshot.servers) {
     servers.push_back({{"name", server.name()},
                        {"gateway_address", server.gateway_address()},
+                       {"tls_gateway_address", server.tls_gateway_address()},
                        {"http_address", server.http_address()},
                        {"self", server.name() == snapshot.node}});
   }

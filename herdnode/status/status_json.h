@@ -11,7 +11,8 @@ namespace herd {
 
 // {
 //   "node", "epoch", "time" (RFC 3339, UTC), "time_unix_ms",
-//   "servers": [{"name", "gateway_address", "http_address", "self"}],
+//   "servers": [{"name", "gateway_address", "tls_gateway_address" (either
+//                may be ""), "http_address", "self"}],
 //   "links": [{"a", "b", "own", and for this node's own links:
 //              "peer", "state" (UP, SYNCING, DOWN), "updates_sent",
 //              "updates_received", "sync_entries_received", "reconnects"}],

@@ -41,6 +41,7 @@ v1::HerdConfig ThreeServers() {
         servers {
           name: "Alpha"
           gateway_address: "127.0.0.1:1"
+          tls_gateway_address: "127.0.0.1:10"
           grpc_address: "127.0.0.1:2"
           http_address: "127.0.0.1:3"
         }
@@ -207,6 +208,7 @@ TEST(StatusJsonTest, NodeServersAndLinksWithThisNodesLinkStates) {
   ASSERT_EQ(status["servers"].size(), 3u);
   EXPECT_EQ(status["servers"][0], json({{"name", "Alpha"},
                                         {"gateway_address", "127.0.0.1:1"},
+                                        {"tls_gateway_address", "127.0.0.1:10"},
                                         {"http_address", "127.0.0.1:3"},
                                         {"self", true}}));
   EXPECT_EQ(status["servers"][1]["self"], false);
