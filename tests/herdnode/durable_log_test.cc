@@ -3,6 +3,8 @@
 // of a crash, and the fsync policies.
 #include "herdnode/durable_log.h"
 
+#include <unistd.h>
+
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -41,9 +43,11 @@ std::shared_ptr<spdlog::logger> QuietLog() {
   return std::make_shared<spdlog::logger>("durable_log_test");
 }
 
-// A fresh, empty directory per test.
+// A fresh, empty directory per test, and per process: two runs of the suite
+// at once (two build trees, say) must not write into each other's logs.
 std::string FreshDirectory(const std::string& name) {
-  const std::string path = ::testing::TempDir() + "/durable_log_test/" + name;
+  const std::string path = ::testing::TempDir() + "/durable_log_test_" +
+                           std::to_string(::getpid()) + "/" + name;
   std::filesystem::remove_all(path);
   std::filesystem::create_directories(path);
   return path;
