@@ -9,6 +9,7 @@
 
 #include "boost/asio/buffer.hpp"
 #include "fmt/format.h"
+#include "herdnode/openssl_ptr.h"
 
 namespace herd::gateway {
 namespace {
@@ -16,15 +17,9 @@ namespace {
 namespace asio = boost::asio;
 namespace ssl = boost::asio::ssl;
 
-struct X509Free {
-  void operator()(X509* cert) const { X509_free(cert); }
-};
-struct GeneralNamesFree {
-  void operator()(GENERAL_NAMES* names) const { GENERAL_NAMES_free(names); }
-};
-struct BioFree {
-  void operator()(BIO* bio) const { BIO_free(bio); }
-};
+using BioPtr = OpenSslPtr<BIO, BIO_free>;
+using X509Ptr = OpenSslPtr<X509, X509_free>;
+using GeneralNamesPtr = OpenSslPtr<GENERAL_NAMES, GENERAL_NAMES_free>;
 
 // Whether text could be a client id (protocol.h: no whitespace, no
 // control characters, not empty).
@@ -44,12 +39,11 @@ std::string_view View(const ASN1_STRING* text) {
 // CA names it sends in its CertificateRequest (so a client holding several
 // certificates picks the right one). Returns how many it found.
 int AddClientCas(SSL_CTX* context, std::string_view pem) {
-  std::unique_ptr<BIO, BioFree> bio(
-      BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
+  BioPtr bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
   if (bio == nullptr) return 0;
   int added = 0;
-  while (std::unique_ptr<X509, X509Free> cert{
-      PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr)}) {
+  while (
+      X509Ptr cert{PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr)}) {
     if (X509_STORE_add_cert(SSL_CTX_get_cert_store(context), cert.get()) != 1 ||
         SSL_CTX_add_client_CA(context, cert.get()) != 1) {
       return 0;
@@ -109,11 +103,10 @@ absl::StatusOr<std::unique_ptr<ssl::context>> MakeClientTlsContext(
 
 std::vector<std::string> CertifiedClientIds(SSL* ssl) {
   std::vector<std::string> ids;
-  std::unique_ptr<X509, X509Free> cert(SSL_get1_peer_certificate(ssl));
+  X509Ptr cert(SSL_get1_peer_certificate(ssl));
   if (cert == nullptr) return ids;
-  std::unique_ptr<GENERAL_NAMES, GeneralNamesFree> names(
-      static_cast<GENERAL_NAMES*>(X509_get_ext_d2i(
-          cert.get(), NID_subject_alt_name, nullptr, nullptr)));
+  GeneralNamesPtr names(static_cast<GENERAL_NAMES*>(
+      X509_get_ext_d2i(cert.get(), NID_subject_alt_name, nullptr, nullptr)));
   bool has_name_entries = false;
   for (int i = 0; names != nullptr && i < sk_GENERAL_NAME_num(names.get());
        ++i) {

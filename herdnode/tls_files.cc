@@ -13,32 +13,26 @@
 #include <initializer_list>
 #include <memory>
 #include <sstream>
-#include <tuple>
+#include <utility>
 
 #include "absl/strings/str_replace.h"
 #include "fmt/format.h"
+#include "herdnode/openssl_ptr.h"
 
 namespace herd {
 namespace {
 
-// RAII owners of OpenSSL objects.
-template <auto Free>
-struct OpenSslFree {
-  template <typename T>
-  void operator()(T* object) const {
-    Free(object);
-  }
-};
-using BioPtr = std::unique_ptr<BIO, OpenSslFree<BIO_free>>;
-using X509Ptr = std::unique_ptr<X509, OpenSslFree<X509_free>>;
-using KeyPtr = std::unique_ptr<EVP_PKEY, OpenSslFree<EVP_PKEY_free>>;
-using StorePtr = std::unique_ptr<X509_STORE, OpenSslFree<X509_STORE_free>>;
-using StoreContextPtr =
-    std::unique_ptr<X509_STORE_CTX, OpenSslFree<X509_STORE_CTX_free>>;
+using BioPtr = OpenSslPtr<BIO, BIO_free>;
+using X509Ptr = OpenSslPtr<X509, X509_free>;
+using KeyPtr = OpenSslPtr<EVP_PKEY, EVP_PKEY_free>;
+using StorePtr = OpenSslPtr<X509_STORE, X509_STORE_free>;
+using StoreContextPtr = OpenSslPtr<X509_STORE_CTX, X509_STORE_CTX_free>;
 
-// One configured file: which field named it, and where it resolved to.
+// One configured file: which field named it, the path the herd file gives
+// ("" if unset), and where that resolved to.
 struct TlsFile {
   std::string field;  // e.g. "tls.cert_path"
+  std::string configured;
   std::filesystem::path path;
 
   std::string Describe() const {
@@ -46,9 +40,24 @@ struct TlsFile {
   }
 };
 
-absl::StatusOr<std::string> ReadTlsFile(const TlsFile& file,
-                                        std::string_view configured) {
-  if (configured.empty()) {
+// The TLS files of one server: each field's path resolved (ResolveTlsPath).
+class TlsFiles {
+ public:
+  TlsFiles(std::string_view server_name, const std::filesystem::path& base_dir)
+      : server_name_(server_name), base_dir_(base_dir) {}
+
+  TlsFile File(std::string field, const std::string& configured) const {
+    return TlsFile{std::move(field), configured,
+                   ResolveTlsPath(configured, server_name_, base_dir_)};
+  }
+
+ private:
+  std::string_view server_name_;
+  const std::filesystem::path& base_dir_;
+};
+
+absl::StatusOr<std::string> ReadTlsFile(const TlsFile& file) {
+  if (file.configured.empty()) {
     const std::string section = file.field.substr(0, file.field.find('.'));
     return absl::InvalidArgumentError(fmt::format(
         "the herd file's {} section has no {}", section, file.field));
@@ -135,13 +144,11 @@ absl::StatusOr<KeyPair> ParseKeyPair(const std::string& cert_pem,
   return KeyPair{*std::move(cert), std::move(key)};
 }
 
-// Reads each (file, configured path) into its target.
+// Reads each file into its target.
 absl::Status ReadTlsFiles(
-    std::initializer_list<
-        std::tuple<const TlsFile*, const std::string*, std::string*>>
-        files) {
-  for (const auto& [tls_file, configured, target] : files) {
-    absl::StatusOr<std::string> bytes = ReadTlsFile(*tls_file, *configured);
+    std::initializer_list<std::pair<const TlsFile*, std::string*>> files) {
+  for (const auto& [tls_file, target] : files) {
+    absl::StatusOr<std::string> bytes = ReadTlsFile(*tls_file);
     if (!bytes.ok()) return bytes.status();
     *target = *std::move(bytes);
   }
@@ -167,19 +174,16 @@ absl::StatusOr<TlsMaterial> LoadTlsMaterial(
         "certificates); add one, or run with --insecure to go without");
   }
   const v1::TlsConfig& tls = config.tls();
-  const auto file = [&](std::string field, const std::string& configured) {
-    return TlsFile{std::move(field),
-                   ResolveTlsPath(configured, server_name, base_dir)};
-  };
-  const TlsFile ca_file = file("tls.ca_cert_path", tls.ca_cert_path());
-  const TlsFile cert_file = file("tls.cert_path", tls.cert_path());
-  const TlsFile key_file = file("tls.key_path", tls.key_path());
+  const TlsFiles files(server_name, base_dir);
+  const TlsFile ca_file = files.File("tls.ca_cert_path", tls.ca_cert_path());
+  const TlsFile cert_file = files.File("tls.cert_path", tls.cert_path());
+  const TlsFile key_file = files.File("tls.key_path", tls.key_path());
 
   TlsMaterial material;
-  if (absl::Status read = ReadTlsFiles(
-          {{&ca_file, &tls.ca_cert_path(), &material.ca_cert_pem},
-           {&cert_file, &tls.cert_path(), &material.cert_chain_pem},
-           {&key_file, &tls.key_path(), &material.private_key_pem}});
+  if (absl::Status read =
+          ReadTlsFiles({{&ca_file, &material.ca_cert_pem},
+                        {&cert_file, &material.cert_chain_pem},
+                        {&key_file, &material.private_key_pem}});
       !read.ok()) {
     return read;
   }
@@ -208,10 +212,7 @@ absl::StatusOr<GatewayTlsMaterial> LoadGatewayTlsMaterial(
     const v1::HerdConfig& config, std::string_view server_name,
     const std::filesystem::path& base_dir) {
   const v1::GatewayTlsConfig& gateway = config.gateway_tls();
-  const auto file = [&](std::string field, const std::string& configured) {
-    return TlsFile{std::move(field),
-                   ResolveTlsPath(configured, server_name, base_dir)};
-  };
+  const TlsFiles files(server_name, base_dir);
   // Without a certificate of its own, the gateway shows the node's.
   const bool own_pair = !gateway.cert_path().empty() ||
                         !gateway.key_path().empty() || !config.has_tls();
@@ -220,17 +221,17 @@ absl::StatusOr<GatewayTlsMaterial> LoadGatewayTlsMaterial(
       own_pair ? gateway.cert_path() : node.cert_path();
   const std::string& key_path = own_pair ? gateway.key_path() : node.key_path();
   const std::string section = own_pair ? "gateway_tls" : "tls";
-  const TlsFile ca_file =
-      file("gateway_tls.client_ca_cert_path", gateway.client_ca_cert_path());
-  const TlsFile cert_file = file(section + ".cert_path", cert_path);
-  const TlsFile key_file = file(section + ".key_path", key_path);
+  const TlsFile ca_file = files.File("gateway_tls.client_ca_cert_path",
+                                     gateway.client_ca_cert_path());
+  const TlsFile cert_file = files.File(section + ".cert_path", cert_path);
+  const TlsFile key_file = files.File(section + ".key_path", key_path);
 
   GatewayTlsMaterial material;
   material.bind_client_id = gateway.bind_client_id();
-  if (absl::Status read = ReadTlsFiles(
-          {{&ca_file, &gateway.client_ca_cert_path(), &material.client_ca_pem},
-           {&cert_file, &cert_path, &material.cert_chain_pem},
-           {&key_file, &key_path, &material.private_key_pem}});
+  if (absl::Status read =
+          ReadTlsFiles({{&ca_file, &material.client_ca_pem},
+                        {&cert_file, &material.cert_chain_pem},
+                        {&key_file, &material.private_key_pem}});
       !read.ok()) {
     return read;
   }
