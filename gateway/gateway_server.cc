@@ -853,12 +853,12 @@ struct Listener {
 class GatewayServer::Impl {
  public:
   Impl(GatewayOptions options,
-       const std::shared_ptr<grpc::Channel>& node_channel,
+       const std::shared_ptr<grpc::Channel>& node_channel, GrpcPollers& pollers,
        std::shared_ptr<spdlog::logger> log)
       : options_(std::move(options)),
         log_(std::move(log)),
-        node_(node_channel),
-        reports_(node_channel, kNodeCallDeadline,
+        node_(node_channel, pollers),
+        reports_(node_channel, pollers, kNodeCallDeadline,
                  ReportLinger(options_.limits)),
         // Here, not in the body: loops_ needs the thread count.
         context_(ContextWithLimits(options_.limits)) {
@@ -1051,8 +1051,9 @@ class GatewayServer::Impl {
 
 GatewayServer::GatewayServer(GatewayOptions options,
                              const std::shared_ptr<grpc::Channel>& node_channel,
+                             GrpcPollers& pollers,
                              std::shared_ptr<spdlog::logger> log)
-    : impl_(std::make_unique<Impl>(std::move(options), node_channel,
+    : impl_(std::make_unique<Impl>(std::move(options), node_channel, pollers,
                                    std::move(log))) {}
 
 GatewayServer::~GatewayServer() { Stop(); }

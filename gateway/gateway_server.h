@@ -13,6 +13,7 @@
 #include "gateway/gateway_observer.h"
 #include "grpcpp/channel.h"
 #include "herd/v1/config.pb.h"
+#include "herdnode/grpc_pollers.h"
 #include "spdlog/logger.h"
 
 namespace herd::gateway {
@@ -46,10 +47,12 @@ struct GatewayOptions {
 class GatewayServer {
  public:
   // node_channel: a channel to this server's own HerdNode service (normally
-  // the gRPC server's in-process channel). log: the server's log file.
+  // the gRPC server's in-process channel); its calls go on the pollers'
+  // queues (normally the node's), which must run until Stop(). log: the
+  // server's log file.
   GatewayServer(GatewayOptions options,
                 const std::shared_ptr<grpc::Channel>& node_channel,
-                std::shared_ptr<spdlog::logger> log);
+                GrpcPollers& pollers, std::shared_ptr<spdlog::logger> log);
   ~GatewayServer();  // Stops if still running.
 
   GatewayServer(const GatewayServer&) = delete;

@@ -31,21 +31,20 @@ void InFlightCalls::CancelAllAndWait() {
                      [this] { return contexts_.empty(); });
 }
 
-NodeClient::NodeClient(std::shared_ptr<grpc::Channel> channel)
-    : stub_(v1::HerdNode::NewStub(std::move(channel))) {}
+NodeClient::NodeClient(std::shared_ptr<grpc::Channel> channel,
+                       GrpcPollers& pollers)
+    : stub_(v1::HerdNode::NewStub(std::move(channel))), pollers_(pollers) {}
 
 boost::asio::awaitable<RpcResult<v1::FindNearbyPlacesResponse>>
 NodeClient::FindNearbyPlaces(v1::FindNearbyPlacesRequest request) {
   return Call<v1::FindNearbyPlacesRequest, v1::FindNearbyPlacesResponse>(
-      &v1::HerdNode::StubInterface::async_interface::FindNearbyPlaces,
-      std::move(request));
+      &v1::HerdNode::Stub::PrepareAsyncFindNearbyPlaces, std::move(request));
 }
 
 boost::asio::awaitable<RpcResult<v1::PropagateLocationResponse>>
 NodeClient::PropagateLocation(v1::PropagateLocationRequest request) {
   return Call<v1::PropagateLocationRequest, v1::PropagateLocationResponse>(
-      &v1::HerdNode::StubInterface::async_interface::PropagateLocation,
-      std::move(request));
+      &v1::HerdNode::Stub::PrepareAsyncPropagateLocation, std::move(request));
 }
 
 }  // namespace herd::gateway

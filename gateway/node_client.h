@@ -1,7 +1,8 @@
-// Awaitable wrappers over the node's callback gRPC stub, so a gateway
-// coroutine can `co_await client.FindNearbyPlaces(request)` without blocking
-// the event loop: the call runs on gRPC's threads and its completion is
-// posted back to the awaiting coroutine's executor (its connection strand).
+// Awaitable wrappers over the node's gRPC stub, so a gateway coroutine can
+// `co_await client.FindNearbyPlaces(request)` without blocking the event
+// loop: the call goes on a queue of the node's pollers (grpc_pollers.h) and
+// its completion is posted back to the awaiting coroutine's executor (its
+// connection strand).
 // (IAMATs go batched on one stream instead: see report_batcher.h.)
 #ifndef HERD_GATEWAY_NODE_CLIENT_H_
 #define HERD_GATEWAY_NODE_CLIENT_H_
@@ -23,10 +24,11 @@
 #include "boost/asio/use_awaitable.hpp"
 #include "grpcpp/channel.h"
 #include "grpcpp/client_context.h"
-#include "grpcpp/support/client_callback.h"
+#include "grpcpp/support/async_unary_call.h"
 #include "grpcpp/support/status.h"
 #include "herd/v1/herd.grpc.pb.h"
 #include "herdnode/grpc_handoff.h"
+#include "herdnode/grpc_pollers.h"
 
 namespace herd::gateway {
 
@@ -64,7 +66,8 @@ class InFlightCalls {
 
 class NodeClient {
  public:
-  explicit NodeClient(std::shared_ptr<grpc::Channel> channel);
+  // The calls go on the pollers' queues, which must run until Shutdown().
+  NodeClient(std::shared_ptr<grpc::Channel> channel, GrpcPollers& pollers);
 
   boost::asio::awaitable<RpcResult<v1::FindNearbyPlacesResponse>>
   FindNearbyPlaces(v1::FindNearbyPlacesRequest request);
@@ -76,18 +79,20 @@ class NodeClient {
   void Shutdown() { in_flight_.CancelAllAndWait(); }
 
  private:
-  // One method of the callback stub, e.g. &async_interface::ReportLocation.
+  // One method of the stub, e.g. &Stub::PrepareAsyncFindNearbyPlaces.
   template <typename Request, typename Response>
-  using AsyncMethod = void (v1::HerdNode::StubInterface::async_interface::*)(
-      grpc::ClientContext*, const Request*, Response*,
-      grpc::ClientUnaryReactor*);
+  using AsyncMethod =
+      std::unique_ptr<grpc::ClientAsyncResponseReader<Response>> (
+          v1::HerdNode::Stub::*)(grpc::ClientContext*, const Request&,
+                                 grpc::CompletionQueue*);
 
-  // Starts stub->async()->*method(context, request, response, reactor).
+  // Starts (stub->*method)(context, request, queue).
   template <typename Request, typename Response>
   boost::asio::awaitable<RpcResult<Response>> Call(
       AsyncMethod<Request, Response> method, Request request);
 
   std::unique_ptr<v1::HerdNode::Stub> stub_;
+  GrpcPollers& pollers_;
   InFlightCalls in_flight_;
 };
 
@@ -99,13 +104,14 @@ boost::asio::awaitable<RpcResult<Response>> NodeClient::Call(
                      request = std::move(request)](auto handler) mutable {
     using Handler = decltype(handler);
     // Everything the gRPC call refers to lives here, and keeps itself alive
-    // (self) until OnDone has run. A reactor, not a std::function callback:
-    // gRPC then keeps a pointer to what this thread built instead of copying
-    // it on the way in, so GrpcHandoff orders all of it before OnDone.
-    struct State final : grpc::ClientUnaryReactor {
+    // (self) until its tag completes; GrpcHandoff orders all of it before
+    // Complete.
+    struct State final : CompletionTag {
       grpc::ClientContext context;
       Request request;
       Response response;
+      grpc::Status status;
+      std::unique_ptr<grpc::ClientAsyncResponseReader<Response>> call;
       std::optional<Handler> handler;
       // Keeps the event loop from running out of work while the call is
       // out; released (moved out) in OnDone.
@@ -114,9 +120,9 @@ boost::asio::awaitable<RpcResult<Response>> NodeClient::Call(
       std::shared_ptr<State> self;
       GrpcHandoff handoff;
 
-      void OnDone(const grpc::Status& status) override {
+      void Complete(bool /*ok*/) override {
         handoff.Acquire();
-        // Never resume the coroutine on a gRPC thread: post to its
+        // Never resume the coroutine on a poller thread: post to its
         // executor. Everything that refers to the event loop leaves the
         // state and is destroyed before Remove(), because once no call is
         // in flight Shutdown() returns and the event loop may be destroyed.
@@ -132,6 +138,7 @@ boost::asio::awaitable<RpcResult<Response>> NodeClient::Call(
         }
         InFlightCalls* calls = in_flight;
         // The last references go when this returns (gRPC is done with it).
+        call.reset();
         const std::shared_ptr<State> last = std::move(self);
         calls->Remove(&context);
       }
@@ -149,10 +156,11 @@ boost::asio::awaitable<RpcResult<Response>> NodeClient::Call(
     // Aliasing pointer: shares ownership of the whole state.
     in_flight_.Add(
         std::shared_ptr<grpc::ClientContext>(state, &state->context));
-    (stub_->async()->*method)(&state->context, &state->request,
-                              &state->response, state.get());
+    state->call = ((*stub_).*method)(&state->context, state->request,
+                                     pollers_.NextQueue());
     state->handoff.Release();
-    state->StartCall();
+    state->call->StartCall();
+    state->call->Finish(&state->response, &state->status, state.get());
   };
   return asio::async_initiate<decltype(asio::use_awaitable),
                               void(RpcResult<Response>)>(std::move(initiation),

@@ -4,8 +4,7 @@
 #include <utility>
 
 #include "grpcpp/client_context.h"
-#include "grpcpp/support/client_callback.h"
-#include "herdnode/handoff_stream.h"
+#include "herdnode/cq_reactor.h"
 #include "herdnode/proto_reuse.h"
 
 namespace herd::gateway {
@@ -41,8 +40,8 @@ struct ReportBatcher::Outgoing {
 // dropped exactly once, once the batcher has taken the stream out of service
 // (and cancelled it) and no write of its is claimed.
 class ReportBatcher::Stream final
-    : public HandoffClientStream<v1::ReportLocationsRequest,
-                                 v1::ReportLocationsResponse> {
+    : public ClientBidiCall<v1::ReportLocationsRequest,
+                            v1::ReportLocationsResponse> {
  public:
   // A report written (or queued) on this stream that has no result yet.
   struct Waiting {
@@ -60,22 +59,26 @@ class ReportBatcher::Stream final
 
   // Before StartCall, the first read and the hold only queue up, so this
   // may run under the batcher's lock.
-  Stream(ReportBatcher& batcher, v1::HerdNode::Stub& stub) : batcher_(batcher) {
-    stub.async()->ReportLocations(context(), this);
-    HandOffRead(response_);
+  Stream(ReportBatcher& batcher, v1::HerdNode::Stub& stub,
+         grpc::CompletionQueue* queue)
+      : batcher_(batcher) {
+    Bind(stub.PrepareAsyncReportLocations(context(), queue));
+    StartRead(response_);
     AddHold();
   }
 
-  // Like every operation below, outside the batcher's lock: gRPC may run
-  // reactions inline.
-  void Start() { HandOffCall(); }
+  // Like every operation below, outside the batcher's lock.
+  void Start() { StartCall(); }
   // writing is read before the hand-off: the write's WriteDone moves it.
-  void Write() { HandOffWrite(&writing->message); }
+  void Write() { StartWrite(&writing->message); }
   // Ends the call (a write or read in progress fails at once).
-  void Cancel() { HandOffCancel(); }
+  void Cancel() {
+    handoff_.Release();
+    context()->TryCancel();
+  }
   // Lets gRPC finish the stream (and Done free it) once its operations are
   // done; nothing may touch it after.
-  void DropHold() { HandOffHoldRemoval(); }
+  void DropHold() { RemoveHold(); }
 
   // Moves the waiter of every result of the response just read into
   // answers_ (under the batcher's lock), then delivers them (outside it).
@@ -108,7 +111,7 @@ class ReportBatcher::Stream final
     answers_.clear();
     response_ = arena_.NewMessage<v1::ReportLocationsResponse>();
     // Nothing here touches response_ after the hand-off (ReadDone reads it).
-    HandOffRead(response_);
+    StartRead(response_);
   }
 
   // Whether the next message to write holds at least this many reports (a
@@ -133,9 +136,9 @@ class ReportBatcher::Stream final
   bool detached = false;
 
  private:
-  void WriteDone(bool ok) override { batcher_.OnWriteDone(this, ok); }
-  void ReadDone(bool ok) override { batcher_.OnReadDone(this, ok); }
-  void Done(const grpc::Status& /*status*/) override {
+  void OnWriteDone(bool ok) override { batcher_.OnWriteDone(this, ok); }
+  void OnReadDone(bool ok) override { batcher_.OnReadDone(this, ok); }
+  void OnDone(const grpc::Status& /*status*/) override {
     batcher_.OnStreamDone(this);
   }
 
@@ -148,8 +151,10 @@ class ReportBatcher::Stream final
 };
 
 ReportBatcher::ReportBatcher(const std::shared_ptr<grpc::Channel>& channel,
-                             Clock::duration deadline, Clock::duration linger)
+                             GrpcPollers& pollers, Clock::duration deadline,
+                             Clock::duration linger)
     : stub_(v1::HerdNode::NewStub(channel)),
+      pollers_(pollers),
       deadline_(deadline),
       linger_(linger) {}
 
@@ -168,7 +173,8 @@ void ReportBatcher::Submit(std::shared_ptr<ReportWaiter> waiter, uint64_t tag,
       refused = std::move(waiter);
     } else {
       if (stream_ == nullptr) {
-        streams_.push_back(std::make_unique<Stream>(*this, *stub_));
+        streams_.push_back(
+            std::make_unique<Stream>(*this, *stub_, pollers_.NextQueue()));
         stream_ = streams_.back().get();
         to_start = stream_;
       }

@@ -24,6 +24,7 @@
 #include "grpcpp/channel.h"
 #include "grpcpp/support/status.h"
 #include "herd/v1/herd.grpc.pb.h"
+#include "herdnode/grpc_pollers.h"
 #include "herdnode/mutex.h"
 
 namespace herd::gateway {
@@ -34,7 +35,7 @@ class ReportWaiter {
   virtual ~ReportWaiter() = default;
   // Called exactly once per Submit, with its tag: status OK and the node's
   // response, or the error that kept the report from being answered
-  // (response null). Runs on a gRPC thread, or inside Submit or Shutdown;
+  // (response null). Runs on a poller thread, or inside Submit or Shutdown;
   // must not block. response is only valid during the call.
   virtual void OnReportDone(uint64_t tag, const grpc::Status& status,
                             const v1::ReportLocationResponse* response) = 0;
@@ -56,9 +57,11 @@ class ReportBatcher {
   // channel: to this server's own node. A report unanswered after deadline
   // means the node is stuck (see ExpireOverdue). linger: how long a report
   // that finds the stream idle waits before its message is written (zero:
-  // not at all).
+  // not at all). The streams go on the pollers' queues, which must run
+  // until Shutdown().
   ReportBatcher(const std::shared_ptr<grpc::Channel>& channel,
-                Clock::duration deadline, Clock::duration linger);
+                GrpcPollers& pollers, Clock::duration deadline,
+                Clock::duration linger);
   ~ReportBatcher();  // Shutdown()
 
   ReportBatcher(const ReportBatcher&) = delete;
@@ -119,6 +122,7 @@ class ReportBatcher {
   static void Fail(std::vector<Failed>& failed, const grpc::Status& status);
 
   const std::unique_ptr<v1::HerdNode::Stub> stub_;
+  GrpcPollers& pollers_;
   const Clock::duration deadline_;
   const Clock::duration linger_;
 

@@ -49,7 +49,7 @@ MakeLocalCallerStamp(std::string token) {
   return std::make_unique<StampFactory>(std::move(token));
 }
 
-bool IsLocalCaller(const grpc::CallbackServerContext& context,
+bool IsLocalCaller(const grpc::ServerContextBase& context,
                    std::string_view token) {
   const auto& metadata = context.client_metadata();
   auto [begin, end] = metadata.equal_range(kTokenHeader);

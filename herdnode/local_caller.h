@@ -25,7 +25,7 @@ std::unique_ptr<grpc::experimental::ClientInterceptorFactoryInterface>
 MakeLocalCallerStamp(std::string token);
 
 // True if the call carries token (so it came through the stamped channel).
-bool IsLocalCaller(const grpc::CallbackServerContext& context,
+bool IsLocalCaller(const grpc::ServerContextBase& context,
                    std::string_view token);
 
 }  // namespace herd

@@ -28,6 +28,10 @@ ABSL_FLAG(std::string, config, "", "the herd file (protobuf text format)");
 ABSL_FLAG(std::string, name, "", "which server of the herd this is");
 ABSL_FLAG(std::string, log_dir, "",
           "directory for NAME.log (overrides the herd file's log_directory)");
+ABSL_FLAG(int, grpc_threads, 1,
+          "threads polling the node's gRPC (docs/ARCHITECTURE.md, "
+          "\"Threads\"); 1 avoids handing gRPC's poller role between "
+          "threads");
 ABSL_FLAG(bool, insecure, false,
           "no TLS between nodes: plaintext peer listener and links, peers "
           "trusted by the name they send (development only)");
@@ -147,6 +151,7 @@ int Run(int argc, char** argv) {
   node_options.server_name = name;
   node_options.log = *log;
   node_options.tls = tls;
+  node_options.grpc_threads = absl::GetFlag(FLAGS_grpc_threads);
   absl::StatusOr<std::unique_ptr<herd::Node>> node =
       herd::Node::Start(std::move(node_options));
   if (!node.ok()) {
@@ -170,7 +175,8 @@ int Run(int argc, char** argv) {
   gateway_options.limits = herd::EffectiveGatewayLimits(*config);
   gateway_options.observer = (*node)->metrics();
   herd::gateway::GatewayServer gateway(std::move(gateway_options),
-                                       (*node)->InProcessChannel(), *log);
+                                       (*node)->InProcessChannel(),
+                                       (*node)->pollers(), *log);
   if (absl::Status started = gateway.Start(); !started.ok()) {
     (*log)->error("gateway failed to start: {}", herd::StatusMessage(started));
     (*node)->Stop();

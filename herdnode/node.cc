@@ -3,7 +3,6 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
-#include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/health_check_service_interface.h"
 #include "grpcpp/security/server_credentials.h"
 #include "grpcpp/server_builder.h"
@@ -19,14 +18,11 @@ namespace {
 // updated): enough to see where they are, small enough to render every 2 s.
 constexpr size_t kStatusPageClients = 500;
 
-// Binds address and serves service there (with reflection and health).
-absl::StatusOr<std::unique_ptr<grpc::Server>> Listen(
-    const std::string& address,
-    const std::shared_ptr<grpc::ServerCredentials>& credentials,
-    grpc::Service* service) {
-  grpc::ServerBuilder builder;
-  int bound_port = 0;
-  builder.AddListeningPort(address, credentials, &bound_port);
+// Binds address (once built) and sets what every listener of a node shares.
+void Configure(grpc::ServerBuilder& builder, const std::string& address,
+               const std::shared_ptr<grpc::ServerCredentials>& credentials,
+               int* bound_port) {
+  builder.AddListeningPort(address, credentials, bound_port);
   // Without this, gRPC sets SO_REUSEPORT and a second node on the same port
   // would "succeed" and steal half the connections.
   builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
@@ -36,15 +32,16 @@ absl::StatusOr<std::unique_ptr<grpc::Server>> Listen(
   builder.AddChannelArgument(
       GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS,
       static_cast<int>(absl::ToInt64Milliseconds(kMinPeerPingInterval)));
-  builder.RegisterService(service);
-  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+}
+
+absl::Status Bound(const grpc::Server* server, int bound_port,
+                   const std::string& address) {
   if (server == nullptr || bound_port == 0) {
     return absl::UnavailableError(
         absl::StrCat("cannot listen for gRPC on ", address,
                      " (port in use, or not an address of this machine)"));
   }
-  server->GetHealthCheckService()->SetServingStatus(true);
-  return server;
+  return absl::OkStatus();
 }
 
 // Peers must present a certificate of the herd CA, and get this node's.
@@ -62,6 +59,25 @@ std::shared_ptr<grpc::ServerCredentials> PeerCredentials(
 
 Node::Node(NodeOptions options)
     : options_(std::move(options)), epoch_(NewEpoch()) {}
+
+void Node::Services::RegisterOn(grpc::ServerBuilder& builder) {
+  builder.RegisterService(node.service());
+  builder.RegisterService(health.service());
+  // What gRPC's reflection plugin would list: every service of the server.
+  reflection = std::make_unique<ReflectionService>(std::vector<std::string>{
+      v1::HerdNode::service_full_name(),
+      grpc::health::v1::Health::service_full_name(),
+      grpc::reflection::v1alpha::ServerReflection::service_full_name()});
+  builder.RegisterService(reflection->service());
+  builder.RegisterAsyncGenericService(unknown.service());
+}
+
+void Node::Services::Serve(const GrpcPollers& pollers) {
+  node.Serve(pollers);
+  health.Serve(pollers, calls);
+  reflection->Serve(pollers, calls);
+  unknown.Serve(pollers, calls);
+}
 
 absl::StatusOr<std::unique_ptr<Node>> Node::Start(NodeOptions options) {
   if (absl::Status valid = ValidateHerdConfig(options.config); !valid.ok()) {
@@ -87,6 +103,16 @@ absl::StatusOr<std::unique_ptr<Node>> Node::Start(NodeOptions options) {
   node->durable_log_ = *std::move(durable);
   node->flooder_.SetJournal(node->durable_log_.get());
 
+  // gRPC's own default health service runs on the callback API; ours does
+  // not (health_service.h).
+  grpc::EnableDefaultHealthCheckService(false);
+  grpc::ServerBuilder builder;
+  int bound_port = 0;
+  Configure(builder, address, PeerCredentials(node->options_.tls.get()),
+            &bound_port);
+  node->pollers_ =
+      std::make_unique<GrpcPollers>(node->options_.grpc_threads, &builder);
+
   std::vector<PeerSink*> sinks;
   for (const std::string& peer :
        LinkedPeers(node->options_.config, node->options_.server_name)) {
@@ -96,8 +122,9 @@ absl::StatusOr<std::unique_ptr<Node>> Node::Start(NodeOptions options) {
     link_options.peer_address =
         (*FindServer(node->options_.config, peer))->grpc_address();
     link_options.tls = node->options_.tls;
-    node->links_.push_back(std::make_unique<PeerLink>(
-        std::move(link_options), node->flooder_, node->options_.log));
+    node->links_.push_back(
+        std::make_unique<PeerLink>(std::move(link_options), node->flooder_,
+                                   node->options_.log, *node->pollers_));
     sinks.push_back(node->links_.back().get());
   }
   // Watch streams see accepted updates exactly as the peers do.
@@ -141,23 +168,34 @@ absl::StatusOr<std::unique_ptr<Node>> Node::Start(NodeOptions options) {
                                                 : PeerListener::kInsecure;
   NodeServiceDeps operator_deps = deps;
   operator_deps.listener = PeerListener::kOperator;
-  node->service_ = std::make_unique<NodeService>(std::move(deps));
-  node->operator_service_ =
-      std::make_unique<NodeService>(std::move(operator_deps));
-
-  grpc::EnableDefaultHealthCheckService(true);
-  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
-  absl::StatusOr<std::unique_ptr<grpc::Server>> server = Listen(
-      address, PeerCredentials(node->options_.tls.get()), node->service_.get());
-  if (!server.ok()) return server.status();
-  node->server_ = *std::move(server);
-  if (!operator_address.empty()) {
-    absl::StatusOr<std::unique_ptr<grpc::Server>> operator_server =
-        Listen(operator_address, grpc::InsecureServerCredentials(),
-               node->operator_service_.get());
-    if (!operator_server.ok()) return operator_server.status();
-    node->operator_server_ = *std::move(operator_server);
+  node->services_ = std::make_unique<Services>(std::move(deps));
+  node->services_->RegisterOn(builder);
+  node->server_ = builder.BuildAndStart();
+  if (absl::Status bound = Bound(node->server_.get(), bound_port, address);
+      !bound.ok()) {
+    return bound;
   }
+  if (!operator_address.empty()) {
+    node->operator_services_ =
+        std::make_unique<Services>(std::move(operator_deps));
+    grpc::ServerBuilder operator_builder;
+    int operator_port = 0;
+    Configure(operator_builder, operator_address,
+              grpc::InsecureServerCredentials(), &operator_port);
+    node->operator_services_->RegisterOn(operator_builder);
+    // Polled by the same threads as the peer listener's.
+    node->operator_server_ = node->pollers_->BuildSharing(operator_builder);
+    if (absl::Status bound = Bound(node->operator_server_.server.get(),
+                                   operator_port, operator_address);
+        !bound.ok()) {
+      return bound;
+    }
+  }
+  node->services_->Serve(*node->pollers_);
+  if (node->operator_services_ != nullptr) {
+    node->operator_services_->Serve(*node->pollers_);
+  }
+  node->pollers_->Start();
   if (!http_address.empty()) {
     HttpRoutes routes;
     routes["/metrics"] = [metrics = node->metrics_] {
@@ -212,18 +250,34 @@ void Node::Stop() {
   if (watch_hub_ != nullptr) watch_hub_->Stop();
   const auto deadline =
       absl::ToChronoTime(absl::Now() + options_.shutdown_grace);
-  // Handlers still running may flood to the links, so those stop after.
-  for (grpc::Server* server : {operator_server_.get(), server_.get()}) {
-    if (server == nullptr) continue;
-    server->GetHealthCheckService()->SetServingStatus(false);
-    server->Shutdown(deadline);
+  for (Services* services : {operator_services_.get(), services_.get()}) {
+    if (services == nullptr) continue;
+    services->health.SetServing(false);
+    // Health's Watch streams never end by themselves either.
+    services->health.Stop();
   }
-  for (NodeService* service : {operator_service_.get(), service_.get()}) {
-    if (service != nullptr) service->ServersStopped();
+  // Handlers still running may flood to the links, so those stop after.
+  for (grpc::Server* server : {operator_server_.server.get(), server_.get()}) {
+    if (server != nullptr) server->Shutdown(deadline);
+  }
+  // The pollers run the calls' last reactions meanwhile.
+  for (Services* services : {operator_services_.get(), services_.get()}) {
+    if (services == nullptr) continue;
+    services->node.ServersStopped();
+    services->calls.AwaitNone();
   }
   // Stop every link before any is destroyed: one link's catch-up may still
   // be flooding to the others until it is joined.
   for (const auto& link : links_) link->Stop();
+  // Every call is over (the gateway's too: it stops before the node).
+  if (pollers_ != nullptr) pollers_->Stop();
+  if (operator_server_.unpolled != nullptr) {
+    operator_server_.unpolled->Shutdown();
+    void* tag = nullptr;
+    bool ok = false;
+    while (operator_server_.unpolled->Next(&tag, &ok)) {
+    }
+  }
   // Last: handlers and catch-ups above wait for their appends.
   if (durable_log_ != nullptr) durable_log_->Stop();
   if (options_.log != nullptr) {

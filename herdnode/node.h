@@ -1,5 +1,6 @@
 // One herd server's node: its store, flooding, links to its peers and the
-// gRPC server (with reflection and health) that serves HerdNode.
+// gRPC servers (with reflection and health) that serve HerdNode, all of
+// their gRPC polled by the node's GrpcPollers.
 #ifndef HERD_HERDNODE_NODE_H_
 #define HERD_HERDNODE_NODE_H_
 
@@ -14,14 +15,18 @@
 #include "herd/v1/config.pb.h"
 #include "herdnode/durable_log.h"
 #include "herdnode/flooding.h"
+#include "herdnode/grpc_pollers.h"
+#include "herdnode/health_service.h"
 #include "herdnode/http_listener.h"
 #include "herdnode/location_store.h"
 #include "herdnode/metrics.h"
 #include "herdnode/node_service.h"
 #include "herdnode/peer_link.h"
 #include "herdnode/places_provider.h"
+#include "herdnode/reflection_service.h"
 #include "herdnode/status/recent_updates.h"
 #include "herdnode/tls_files.h"
+#include "herdnode/unknown_method.h"
 #include "spdlog/logger.h"
 
 namespace herd {
@@ -37,6 +42,10 @@ struct NodeOptions {
   std::shared_ptr<const TlsMaterial> tls;
   // Timings of every link (peer name and address are filled in per link).
   PeerLinkOptions link_template;
+  // How many threads poll the node's gRPC (servers, links, the gateway's
+  // calls): see GrpcPollers. One by default: with gRPC's epoll1 poller, a
+  // second thread only takes the poller role in turns (a wake-up each).
+  int grpc_threads = 1;
   // How long Stop() lets calls in progress finish before cancelling them.
   absl::Duration shutdown_grace = absl::Seconds(2);
   // What the durable log writes through (if the config asks for one): the
@@ -59,6 +68,9 @@ class Node {
   // A channel to this node's own service that never leaves the process; the
   // gateway uses it (and only it may relay text AT lines).
   std::shared_ptr<grpc::Channel> InProcessChannel() { return in_process_; }
+  // The threads that poll all of the node's gRPC; clients in the process
+  // (the gateway) put their calls on these queues too. Running until Stop().
+  GrpcPollers& pollers() { return *pollers_; }
   const std::string& epoch() const { return epoch_; }
   // The node's Prometheus metrics; the gateway reports into them too.
   const std::shared_ptr<NodeMetrics>& metrics() const { return metrics_; }
@@ -70,6 +82,19 @@ class Node {
 
  private:
   explicit Node(NodeOptions options);
+
+  // One listener's services (one instance per server: gRPC binds a
+  // service to one server).
+  struct Services {
+    explicit Services(NodeServiceDeps deps) : node(std::move(deps)) {}
+    NodeService node;
+    HealthService health;
+    std::unique_ptr<ReflectionService> reflection;
+    UnknownMethods unknown;
+    ServerCalls calls;  // of health, reflection and unknown
+    void RegisterOn(grpc::ServerBuilder& builder);
+    void Serve(const GrpcPollers& pollers);
+  };
 
   NodeOptions options_;
   std::string epoch_;
@@ -86,13 +111,15 @@ class Node {
   std::unique_ptr<WatchHub> watch_hub_;
   // The status page's recent updates (a sink of the flooder too).
   std::unique_ptr<RecentUpdates> recent_updates_;
-  std::unique_ptr<NodeService> service_;
+  // Made with the peer listener's builder; polls both listeners.
+  std::unique_ptr<GrpcPollers> pollers_;
+  std::unique_ptr<Services> services_;
   std::unique_ptr<grpc::Server> server_;
   // The operator listener: its own server, so that its service instance
   // refuses inter-node calls even when nothing else tells the two apart
   // (--insecure). Null without an operator_address.
-  std::unique_ptr<NodeService> operator_service_;
-  std::unique_ptr<grpc::Server> operator_server_;
+  std::unique_ptr<Services> operator_services_;
+  GrpcPollers::SharedServer operator_server_;
   std::shared_ptr<grpc::Channel> in_process_;
   // Reads the flooding counters and links at scrape time.
   std::shared_ptr<NodeStatusCollector> status_collector_;

@@ -27,37 +27,29 @@ grpc::Status ToGrpc(const absl::Status& status) {
                       StatusMessage(status));
 }
 
-grpc::ServerUnaryReactor* FinishNow(grpc::CallbackServerContext* context,
-                                    const grpc::Status& status) {
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  reactor->Finish(status);
-  return reactor;
-}
-
 // Floods location and finishes the call once its outcome may be
 // acknowledged: with durability on, once the update is on disk (see
 // Flooder::Flood), which happens on the durable log's writer thread. The
 // gRPC thread is not blocked meanwhile, so one group commit (one fdatasync)
 // acknowledges every call that arrived while the previous one was syncing.
 // set_outcome fills the response just before the call finishes OK.
-grpc::ServerUnaryReactor* FloodThenFinish(
-    grpc::CallbackServerContext* context, Flooder& flooder,
-    const v1::Location& location, std::string_view from,
-    absl::AnyInvocable<void(v1::UpdateOutcome)> set_outcome) {
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+// The call finishes exactly once, here; it lives until then.
+template <typename Call>
+void FloodThenFinish(Call& call, Flooder& flooder, const v1::Location& location,
+                     std::string_view from,
+                     absl::AnyInvocable<void(v1::UpdateOutcome)> set_outcome) {
   flooder.Flood(location, from,
-                [reactor, set_outcome = std::move(set_outcome)](
+                [call = &call, set_outcome = std::move(set_outcome)](
                     v1::UpdateOutcome outcome, absl::Status durable) mutable {
                   if (!durable.ok()) {
-                    reactor->Finish(grpc::Status(
+                    call->Finish(grpc::Status(
                         grpc::StatusCode::UNAVAILABLE,
                         "update not acknowledged: " + StatusMessage(durable)));
                     return;
                   }
                   set_outcome(outcome);
-                  reactor->Finish(grpc::Status::OK);
+                  call->Finish(grpc::Status::OK);
                 });
-  return reactor;
 }
 
 grpc::Status NotHeardOf(const std::string& client_id) {
@@ -78,14 +70,61 @@ NodeService::NodeService(NodeServiceDeps deps) : deps_(std::move(deps)) {
   for (PeerLink* link : deps_.links) {
     links_by_name_.emplace(std::string(link->name()), link);
   }
-  // Everything built so far (this and what deps points to) is ready for
-  // the handlers, which gRPC runs once the server is started.
-  built_.Release();
 }
 
-absl::Status NodeService::AuthorizePeer(
-    const grpc::CallbackServerContext& context, std::string_view rpc,
-    const std::string& from_server) const {
+void NodeService::Serve(const GrpcPollers& pollers) {
+  using Service = v1::HerdNode::AsyncService;
+  calls_.Serve(
+      pollers,
+      Unary<v1::PropagateLocationRequest, v1::PropagateLocationResponse>::
+          Factory(service_, &Service::RequestPropagateLocation,
+                  [this](auto& call) { PropagateLocation(call); }));
+  calls_.Serve(pollers, Unary<v1::SyncRequest, v1::SyncResponse>::Factory(
+                            service_, &Service::RequestSync,
+                            [this](auto& call) { Sync(call); }));
+  calls_.Serve(
+      pollers,
+      Unary<v1::ReportLocationRequest, v1::ReportLocationResponse>::Factory(
+          service_, &Service::RequestReportLocation,
+          [this](auto& call) { ReportLocation(call); }));
+  calls_.Serve(pollers,
+               Unary<v1::GetLocationRequest, v1::GetLocationResponse>::Factory(
+                   service_, &Service::RequestGetLocation,
+                   [this](auto& call) { GetLocation(call); }));
+  calls_.Serve(
+      pollers,
+      Unary<v1::FindNearbyPlacesRequest, v1::FindNearbyPlacesResponse>::Factory(
+          service_, &Service::RequestFindNearbyPlaces,
+          [this](auto& call) { FindNearbyPlaces(call); }));
+  calls_.Serve(pollers,
+               Unary<v1::GetStatusRequest, v1::GetStatusResponse>::Factory(
+                   service_, &Service::RequestGetStatus,
+                   [this](auto& call) { GetStatus(call); }));
+  // Authorized like PropagateLocation, once per stream: the transport's
+  // identity of the caller does not change within one.
+  calls_.Serve(
+      pollers,
+      PropagateStreamCalls(
+          service_,
+          [this](const grpc::ServerContext& context,
+                 const std::string& from) -> absl::StatusOr<PeerLink*> {
+            if (absl::Status allowed =
+                    AuthorizePeer(context, "PropagateLocations", from);
+                !allowed.ok()) {
+              return allowed;
+            }
+            return LinkTo(from);
+          },
+          *deps_.flooder, deps_.log));
+  calls_.Serve(pollers, ReportStreamCalls(service_, deps_.self_name,
+                                          deps_.max_client_time_ahead_seconds,
+                                          *deps_.flooder, deps_.log));
+  calls_.Serve(pollers, deps_.watch_hub->Calls(service_, deps_.log));
+}
+
+absl::Status NodeService::AuthorizePeer(const grpc::ServerContext& context,
+                                        std::string_view rpc,
+                                        const std::string& from_server) const {
   absl::Status allowed =
       AuthorizePeerCall(deps_.listener, IdentityOf(context), from_server,
                         LinkTo(from_server) != nullptr);
@@ -101,11 +140,11 @@ PeerLink* NodeService::LinkTo(std::string_view name) const {
   return it == links_by_name_.end() ? nullptr : it->second;
 }
 
-grpc::ServerUnaryReactor* NodeService::PropagateLocation(
-    grpc::CallbackServerContext* context,
-    const v1::PropagateLocationRequest* request,
-    v1::PropagateLocationResponse* response) {
-  GrpcReaction handler(built_);  // see GrpcHandoff
+void NodeService::PropagateLocation(
+    Unary<v1::PropagateLocationRequest, v1::PropagateLocationResponse>& call) {
+  grpc::ServerContext* context = &call.context();
+  const v1::PropagateLocationRequest* request = &call.request();
+  v1::PropagateLocationResponse* response = call.response();
   const std::string& from = request->from_server();
   const v1::Location& location = request->location();
   PeerLink* link = nullptr;
@@ -113,16 +152,15 @@ grpc::ServerUnaryReactor* NodeService::PropagateLocation(
     // A text AT line relayed by this server's own gateway; only the
     // in-process channel may claim that.
     if (!IsLocalCaller(*context, deps_.local_token)) {
-      return FinishNow(context,
-                       grpc::Status(grpc::StatusCode::PERMISSION_DENIED,
-                                    "from_server is empty: only this node's "
-                                    "own gateway may relay text AT lines"));
+      return call.Finish(grpc::Status(grpc::StatusCode::PERMISSION_DENIED,
+                                      "from_server is empty: only this node's "
+                                      "own gateway may relay text AT lines"));
     }
   } else {
     if (absl::Status allowed =
             AuthorizePeer(*context, "PropagateLocation", from);
         !allowed.ok()) {
-      return FinishNow(context, ToGrpc(allowed));
+      return call.Finish(ToGrpc(allowed));
     }
     link = LinkTo(from);
     link->CountReceived();
@@ -134,10 +172,10 @@ grpc::ServerUnaryReactor* NodeService::PropagateLocation(
   if (absl::Status valid = CheckPeerLocation(location); !valid.ok()) {
     deps_.log->warn("{} PropagateLocation rejected: {}", sender,
                     StatusMessage(valid));
-    return FinishNow(context, ToGrpc(valid));
+    return call.Finish(ToGrpc(valid));
   }
   return FloodThenFinish(
-      context, *deps_.flooder, location, from,
+      call, *deps_.flooder, location, from,
       [log = deps_.log, sender, client = location.client_id(),
        time = location.client_time_text(),
        response](v1::UpdateOutcome outcome) {
@@ -150,33 +188,14 @@ grpc::ServerUnaryReactor* NodeService::PropagateLocation(
       });
 }
 
-grpc::ServerBidiReactor<v1::PropagateLocationsRequest,
-                        v1::PropagateLocationsResponse>*
-NodeService::PropagateLocations(grpc::CallbackServerContext* context) {
-  GrpcReaction handler(built_);  // see GrpcHandoff
-  // Authorized like PropagateLocation, once per stream: the transport's
-  // identity of the caller does not change within one.
-  auto authorize =
-      [this, context](const std::string& from) -> absl::StatusOr<PeerLink*> {
-    if (absl::Status allowed =
-            AuthorizePeer(*context, "PropagateLocations", from);
-        !allowed.ok()) {
-      return allowed;
-    }
-    return LinkTo(from);
-  };
-  return ServePropagateStream(context, std::move(authorize), *deps_.flooder,
-                              deps_.log);
-}
-
-grpc::ServerUnaryReactor* NodeService::Sync(
-    grpc::CallbackServerContext* context, const v1::SyncRequest* request,
-    v1::SyncResponse* response) {
-  GrpcReaction handler(built_);  // see GrpcHandoff
+void NodeService::Sync(Unary<v1::SyncRequest, v1::SyncResponse>& call) {
+  grpc::ServerContext* context = &call.context();
+  const v1::SyncRequest* request = &call.request();
+  v1::SyncResponse* response = call.response();
   if (absl::Status allowed =
           AuthorizePeer(*context, "Sync", request->from_server());
       !allowed.ok()) {
-    return FinishNow(context, ToGrpc(allowed));
+    return call.Finish(ToGrpc(allowed));
   }
   PeerLink* link = LinkTo(request->from_server());
   // after_seq only means something in the incarnation it came from.
@@ -199,14 +218,13 @@ grpc::ServerUnaryReactor* NodeService::Sync(
       request->from_server(), after, request->sync_back(),
       response->entries_size(), response->more());
   if (request->sync_back()) link->RequestCatchUp();
-  return FinishNow(context, grpc::Status::OK);
+  return call.Finish(grpc::Status::OK);
 }
 
-grpc::ServerUnaryReactor* NodeService::ReportLocation(
-    grpc::CallbackServerContext* context,
-    const v1::ReportLocationRequest* request,
-    v1::ReportLocationResponse* response) {
-  GrpcReaction handler(built_);  // see GrpcHandoff
+void NodeService::ReportLocation(
+    Unary<v1::ReportLocationRequest, v1::ReportLocationResponse>& call) {
+  const v1::ReportLocationRequest* request = &call.request();
+  v1::ReportLocationResponse* response = call.response();
   deps_.log->info("client IN ReportLocation {} {} {}", request->client_id(),
                   request->coordinates_text(), request->client_time_text());
   v1::Location* location = response->mutable_location();
@@ -214,63 +232,53 @@ grpc::ServerUnaryReactor* NodeService::ReportLocation(
           LocationFromReport(*request, deps_.self_name,
                              deps_.max_client_time_ahead_seconds, location);
       !valid.ok()) {
-    return FinishNow(context, ToGrpc(valid));
+    return call.Finish(ToGrpc(valid));
   }
-  return FloodThenFinish(context, *deps_.flooder, *location, "",
+  return FloodThenFinish(call, *deps_.flooder, *location, "",
                          [response](v1::UpdateOutcome outcome) {
                            response->set_outcome(outcome);
                          });
 }
 
-grpc::ServerBidiReactor<v1::ReportLocationsRequest,
-                        v1::ReportLocationsResponse>*
-NodeService::ReportLocations(grpc::CallbackServerContext* context) {
-  GrpcReaction handler(built_);  // see GrpcHandoff
-  return ServeReportStream(context, deps_.self_name,
-                           deps_.max_client_time_ahead_seconds, *deps_.flooder,
-                           deps_.log);
-}
-
-grpc::ServerUnaryReactor* NodeService::GetLocation(
-    grpc::CallbackServerContext* context, const v1::GetLocationRequest* request,
-    v1::GetLocationResponse* response) {
-  GrpcReaction handler(built_);  // see GrpcHandoff
+void NodeService::GetLocation(
+    Unary<v1::GetLocationRequest, v1::GetLocationResponse>& call) {
+  const v1::GetLocationRequest* request = &call.request();
+  v1::GetLocationResponse* response = call.response();
   deps_.log->info("client IN GetLocation {}", request->client_id());
   std::optional<v1::Location> location = deps_.store->Get(request->client_id());
   if (!location.has_value()) {
-    return FinishNow(context, NotHeardOf(request->client_id()));
+    return call.Finish(NotHeardOf(request->client_id()));
   }
   *response->mutable_location() = std::move(*location);
-  return FinishNow(context, grpc::Status::OK);
+  return call.Finish(grpc::Status::OK);
 }
 
-grpc::ServerUnaryReactor* NodeService::FindNearbyPlaces(
-    grpc::CallbackServerContext* context,
-    const v1::FindNearbyPlacesRequest* request,
-    v1::FindNearbyPlacesResponse* response) {
-  GrpcReaction handler(built_);  // see GrpcHandoff
+void NodeService::FindNearbyPlaces(
+    Unary<v1::FindNearbyPlacesRequest, v1::FindNearbyPlacesResponse>& call) {
+  const v1::FindNearbyPlacesRequest* request = &call.request();
+  v1::FindNearbyPlacesResponse* response = call.response();
   deps_.log->info("client IN FindNearbyPlaces {} {} {}", request->client_id(),
                   request->radius_km(), request->max_results());
   // Written so that NaN fails too.
   if (!(request->radius_km() > 0 && request->radius_km() <= kMaxRadiusKm)) {
-    return FinishNow(
-        context, grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
-                              absl::StrCat("radius_km ", request->radius_km(),
-                                           " is not in (0, 50]")));
+    return call.Finish(
+        grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                     absl::StrCat("radius_km ", request->radius_km(),
+                                  " is not in (0, 50]")));
   }
   if (request->max_results() == 0 || request->max_results() > kMaxResults) {
-    return FinishNow(context, grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
-                                           absl::StrCat("max_results ",
-                                                        request->max_results(),
-                                                        " is not in [1, 20]")));
+    return call.Finish(
+        grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                     absl::StrCat("max_results ", request->max_results(),
+                                  " is not in [1, 20]")));
   }
   std::optional<v1::Location> location = deps_.store->Get(request->client_id());
   if (!location.has_value()) {
-    return FinishNow(context, NotHeardOf(request->client_id()));
+    return call.Finish(NotHeardOf(request->client_id()));
   }
   if (deps_.places == nullptr) {
-    return FinishNow(context, grpc::Status(grpc::StatusCode::UNIMPLEMENTED,
-                                           "no places provider configured"));
+    return call.Finish(grpc::Status(grpc::StatusCode::UNIMPLEMENTED,
+                                    "no places provider configured"));
   }
   NearbyQuery query;
   query.latitude = location->latitude();
@@ -278,28 +286,25 @@ grpc::ServerUnaryReactor* NodeService::FindNearbyPlaces(
   query.radius_km = request->radius_km();
   query.max_results = request->max_results();
   *response->mutable_location() = std::move(*location);
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  // The reactor and response live until Finish; the provider calls back
+  // The call and response live until Finish; the provider calls back
   // exactly once, possibly on another thread.
   deps_.places->FindNearby(
-      query, [reactor,
+      query, [call = &call,
               response](absl::StatusOr<std::vector<v1::Place>> places) mutable {
         if (!places.ok()) {
-          reactor->Finish(ToGrpc(places.status()));
+          call->Finish(ToGrpc(places.status()));
           return;
         }
         for (v1::Place& place : *places) {
           *response->add_places() = std::move(place);
         }
-        reactor->Finish(grpc::Status::OK);
+        call->Finish(grpc::Status::OK);
       });
-  return reactor;
 }
 
-grpc::ServerUnaryReactor* NodeService::GetStatus(
-    grpc::CallbackServerContext* context,
-    const v1::GetStatusRequest* /*request*/, v1::GetStatusResponse* response) {
-  GrpcReaction handler(built_);  // see GrpcHandoff
+void NodeService::GetStatus(
+    Unary<v1::GetStatusRequest, v1::GetStatusResponse>& call) {
+  v1::GetStatusResponse* response = call.response();
   const FloodCounters counters = deps_.flooder->counters();
   response->set_name(deps_.self_name);
   response->set_epoch(deps_.epoch);
@@ -315,15 +320,7 @@ grpc::ServerUnaryReactor* NodeService::GetStatus(
   for (const PeerLink* link : deps_.links) {
     *response->add_peers() = link->Status();
   }
-  return FinishNow(context, grpc::Status::OK);
-}
-
-grpc::ServerWriteReactor<v1::WatchEvent>* NodeService::Watch(
-    grpc::CallbackServerContext* context, const v1::WatchRequest* request) {
-  GrpcReaction handler(built_);  // see GrpcHandoff
-  deps_.log->info("operator IN Watch from {} {}", context->peer(),
-                  request->ShortDebugString());
-  return deps_.watch_hub->Open(context, *request);
+  return call.Finish(grpc::Status::OK);
 }
 
 }  // namespace herd

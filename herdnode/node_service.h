@@ -1,5 +1,6 @@
-// The HerdNode gRPC service (callback API): inter-node updates and catch-up,
-// the client-facing calls the gateway translates text into, and status.
+// The HerdNode gRPC service (on completion queues, see cq_reactor.h):
+// inter-node updates and catch-up, the client-facing calls the gateway
+// translates text into, and status.
 #ifndef HERD_HERDNODE_NODE_SERVICE_H_
 #define HERD_HERDNODE_NODE_SERVICE_H_
 
@@ -12,8 +13,9 @@
 #include "absl/container/flat_hash_map.h"
 #include "herd/v1/herd.grpc.pb.h"
 #include "herdnode/config.h"
+#include "herdnode/cq_reactor.h"
 #include "herdnode/flooding.h"
-#include "herdnode/grpc_handoff.h"
+#include "herdnode/grpc_pollers.h"
 #include "herdnode/location_store.h"
 #include "herdnode/peer_auth.h"
 #include "herdnode/peer_link.h"
@@ -47,61 +49,49 @@ struct NodeServiceDeps {
   std::shared_ptr<spdlog::logger> log;
 };
 
-class NodeService final : public v1::HerdNode::CallbackService {
+class NodeService final {
  public:
   explicit NodeService(NodeServiceDeps deps);
 
-  grpc::ServerUnaryReactor* PropagateLocation(
-      grpc::CallbackServerContext* context,
-      const v1::PropagateLocationRequest* request,
-      v1::PropagateLocationResponse* response) override;
-  grpc::ServerBidiReactor<v1::PropagateLocationsRequest,
-                          v1::PropagateLocationsResponse>*
-  PropagateLocations(grpc::CallbackServerContext* context) override;
-  grpc::ServerUnaryReactor* Sync(grpc::CallbackServerContext* context,
-                                 const v1::SyncRequest* request,
-                                 v1::SyncResponse* response) override;
-  grpc::ServerUnaryReactor* ReportLocation(
-      grpc::CallbackServerContext* context,
-      const v1::ReportLocationRequest* request,
-      v1::ReportLocationResponse* response) override;
-  grpc::ServerBidiReactor<v1::ReportLocationsRequest,
-                          v1::ReportLocationsResponse>*
-  ReportLocations(grpc::CallbackServerContext* context) override;
-  grpc::ServerUnaryReactor* GetLocation(
-      grpc::CallbackServerContext* context,
-      const v1::GetLocationRequest* request,
-      v1::GetLocationResponse* response) override;
-  grpc::ServerUnaryReactor* FindNearbyPlaces(
-      grpc::CallbackServerContext* context,
-      const v1::FindNearbyPlacesRequest* request,
-      v1::FindNearbyPlacesResponse* response) override;
-  grpc::ServerUnaryReactor* GetStatus(grpc::CallbackServerContext* context,
-                                      const v1::GetStatusRequest* request,
-                                      v1::GetStatusResponse* response) override;
-  grpc::ServerWriteReactor<v1::WatchEvent>* Watch(
-      grpc::CallbackServerContext* context,
-      const v1::WatchRequest* request) override;
+  // For ServerBuilder::RegisterService.
+  grpc::Service* service() { return &service_; }
+  // Once the server is built, before the pollers start: requests every
+  // method's calls on the pollers' queues.
+  void Serve(const GrpcPollers& pollers);
 
-  // Call once the servers this is registered on have shut down: gRPC has
-  // then run every handler to its end, and what they did happens before
-  // what the caller does next, such as destroying what they used.
-  void ServersStopped() { built_.Acquire(); }
+  // Call once the servers this is registered on have shut down (with the
+  // pollers still running): returns once every call has ended, so that
+  // nothing a handler used is still in use.
+  void ServersStopped() { calls_.AwaitNone(); }
 
  private:
+  template <typename Request, typename Response>
+  using Unary =
+      FunctionUnaryCall<v1::HerdNode::AsyncService, Request, Response>;
+
+  void PropagateLocation(
+      Unary<v1::PropagateLocationRequest, v1::PropagateLocationResponse>& call);
+  void Sync(Unary<v1::SyncRequest, v1::SyncResponse>& call);
+  void ReportLocation(
+      Unary<v1::ReportLocationRequest, v1::ReportLocationResponse>& call);
+  void GetLocation(
+      Unary<v1::GetLocationRequest, v1::GetLocationResponse>& call);
+  void FindNearbyPlaces(
+      Unary<v1::FindNearbyPlacesRequest, v1::FindNearbyPlacesResponse>& call);
+  void GetStatus(Unary<v1::GetStatusRequest, v1::GetStatusResponse>& call);
+
   // The link to a peer by name, or null if that server is not linked here.
   PeerLink* LinkTo(std::string_view name) const;
   // Whether the caller of an inter-node RPC may speak as from_server (see
   // peer_auth.h); a refusal is logged with the caller's address.
-  absl::Status AuthorizePeer(const grpc::CallbackServerContext& context,
+  absl::Status AuthorizePeer(const grpc::ServerContext& context,
                              std::string_view rpc,
                              const std::string& from_server) const;
 
   const NodeServiceDeps deps_;
   absl::flat_hash_map<std::string, PeerLink*> links_by_name_;
-  // Released when construction is done; every handler acquires it on entry
-  // and releases it on return (see GrpcHandoff).
-  GrpcHandoff built_;
+  v1::HerdNode::AsyncService service_;
+  ServerCalls calls_;
 };
 
 }  // namespace herd

@@ -4,11 +4,12 @@
 #include <chrono>
 #include <utility>
 
+#include "absl/synchronization/notification.h"
 #include "fmt/format.h"
 #include "grpcpp/create_channel.h"
 #include "grpcpp/security/credentials.h"
 #include "grpcpp/support/channel_arguments.h"
-#include "herdnode/handoff_stream.h"
+#include "herdnode/cq_reactor.h"
 #include "herdnode/location_check.h"
 #include "herdnode/location_text.h"
 #include "herdnode/status_text.h"
@@ -73,24 +74,29 @@ std::string_view LinkStateName(LinkState state) {
 // completing is how a broken (or ended) stream is noticed even when nothing
 // is being written.
 class PeerLink::LiveStream final
-    : public HandoffClientStream<v1::PropagateLocationsRequest,
-                                 v1::PropagateLocationsResponse> {
+    : public ClientBidiCall<v1::PropagateLocationsRequest,
+                            v1::PropagateLocationsResponse> {
  public:
-  LiveStream(PeerLink& link, v1::HerdNode::Stub& stub) : link_(link) {
+  LiveStream(PeerLink& link, v1::HerdNode::Stub& stub,
+             grpc::CompletionQueue* queue)
+      : link_(link) {
     request_.set_from_server(link.options_.self_name);
-    stub.async()->PropagateLocations(context(), this);
+    Bind(stub.PrepareAsyncPropagateLocations(context(), queue));
     AddHold();
-    HandOffRead(&answer_);
-    HandOffCall();
+    StartRead(&answer_);
+    StartCall();
   }
 
   // The message being written; only touched by the writer of the moment.
   v1::PropagateLocationsRequest& request() { return request_; }
-  void Write() { HandOffWrite(&request_); }
-  void Cancel() { HandOffCancel(); }
+  void Write() { StartWrite(&request_); }
+  void Cancel() {
+    handoff_.Release();
+    context()->TryCancel();
+  }
   void Close() {
-    HandOffCancel();
-    HandOffHoldRemoval();
+    Cancel();
+    RemoveHold();
   }
 
   // Guarded by the link's mu_.
@@ -98,9 +104,9 @@ class PeerLink::LiveStream final
   bool detached = false;
 
  private:
-  void WriteDone(bool ok) override { link_.OnWriteDone(this, ok); }
-  void ReadDone(bool ok) override { link_.OnStreamEnding(this, ok); }
-  void Done(const grpc::Status& status) override {
+  void OnWriteDone(bool ok) override { link_.OnWriteDone(this, ok); }
+  void OnReadDone(bool ok) override { link_.OnStreamEnding(this, ok); }
+  void OnDone(const grpc::Status& status) override {
     link_.OnStreamDone(this, status);
   }
 
@@ -110,12 +116,13 @@ class PeerLink::LiveStream final
 };
 
 PeerLink::PeerLink(PeerLinkOptions options, Flooder& flooder,
-                   std::shared_ptr<spdlog::logger> log)
+                   std::shared_ptr<spdlog::logger> log, GrpcPollers& pollers)
     : options_(std::move(options)),
       flooder_(flooder),
       log_(std::move(log)),
       channel_(MakeChannel(options_)),
       stub_(v1::HerdNode::NewStub(channel_)),
+      pollers_(pollers),
       backoff_(options_.initial_backoff),
       pending_(options_.max_queued) {}
 
@@ -168,7 +175,8 @@ void PeerLink::Flush() {
 }
 
 void PeerLink::OpenStreamLocked() {
-  auto stream = std::make_unique<LiveStream>(*this, *stub_);
+  auto stream =
+      std::make_unique<LiveStream>(*this, *stub_, pollers_.NextQueue());
   stream_ = stream.get();
   streams_.emplace(stream_, std::move(stream));
 }
@@ -386,7 +394,18 @@ absl::Status PeerLink::CatchUp(bool sync_back) {
     log_->info("peer {} OUT Sync after_seq={} sync_back={}", options_.peer_name,
                request.after_seq(), request.sync_back());
     v1::SyncResponse response;
-    const grpc::Status status = stub_->Sync(&context, request, &response);
+    grpc::Status status;
+    // On a poller's queue like every call of the node; this thread only
+    // waits for the answer.
+    class Answered final : public CompletionTag {
+     public:
+      void Complete(bool /*ok*/) override { done.Notify(); }
+      absl::Notification done;
+    } answered;
+    const std::unique_ptr<grpc::ClientAsyncResponseReader<v1::SyncResponse>>
+        call = stub_->AsyncSync(&context, request, pollers_.NextQueue());
+    call->Finish(&response, &status, &answered);
+    answered.done.WaitForNotification();
     {
       MutexLock lock(&mu_);
       sync_context_ = nullptr;

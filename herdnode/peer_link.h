@@ -20,6 +20,7 @@
 #include "grpcpp/client_context.h"
 #include "herd/v1/herd.grpc.pb.h"
 #include "herdnode/flooding.h"
+#include "herdnode/grpc_pollers.h"
 #include "herdnode/mutex.h"
 #include "herdnode/tls_files.h"
 #include "herdnode/update_queue.h"
@@ -62,8 +63,9 @@ struct PeerLinkOptions {
 class PeerLink final : public PeerSink {
  public:
   // flooder receives every entry pulled from the peer; it must outlive this.
+  // The link's calls go on the pollers' queues (running until Stop()).
   PeerLink(PeerLinkOptions options, Flooder& flooder,
-           std::shared_ptr<spdlog::logger> log);
+           std::shared_ptr<spdlog::logger> log, GrpcPollers& pollers);
   ~PeerLink() override;  // Stops.
 
   PeerLink(const PeerLink&) = delete;
@@ -122,6 +124,7 @@ class PeerLink final : public PeerSink {
   const std::shared_ptr<spdlog::logger> log_;
   const std::shared_ptr<grpc::Channel> channel_;
   const std::unique_ptr<v1::HerdNode::Stub> stub_;
+  GrpcPollers& pollers_;
 
   mutable Mutex mu_;
   LinkState state_ ABSL_GUARDED_BY(mu_) = LinkState::kDown;

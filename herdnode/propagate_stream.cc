@@ -3,49 +3,49 @@
 #include <utility>
 
 #include "fmt/format.h"
-#include "herdnode/handoff_stream.h"
 #include "herdnode/location_check.h"
 #include "herdnode/status_text.h"
 
 namespace herd {
 namespace {
 
-class PropagateStreamReactor final
-    : public HandoffServerStream<v1::PropagateLocationsRequest,
-                                 v1::PropagateLocationsResponse> {
+class PropagateStreamCall final
+    : public ServerBidiCall<v1::PropagateLocationsRequest,
+                            v1::PropagateLocationsResponse> {
  public:
-  PropagateStreamReactor(grpc::CallbackServerContext* context,
-                         StreamAuthorizer authorize, Flooder& flooder,
-                         std::shared_ptr<spdlog::logger> log)
-      : context_(context),
-        authorize_(std::move(authorize)),
+  PropagateStreamCall(v1::HerdNode::AsyncService& service,
+                      const StreamAuthorizer& authorize, Flooder& flooder,
+                      std::shared_ptr<spdlog::logger> log)
+      : service_(service),
+        authorize_(authorize),
         flooder_(flooder),
         log_(std::move(log)) {}
 
-  void Begin() {
-    HandOffRead(&request_);
-    HandOffReactor();
-  }
-
  private:
-  void ReadDone(bool ok) override {
+  void RequestCall(grpc::ServerCompletionQueue* queue,
+                   CompletionTag* tag) override {
+    service_.RequestPropagateLocations(&context(), stream(), queue, queue, tag);
+  }
+  void Begin() override { StartRead(&request_); }
+
+  void OnReadDone(bool ok) override {
     if (!ok) {
       EndOfStream();
       return;
     }
     if (link_ == nullptr) {
-      absl::StatusOr<PeerLink*> link = authorize_(request_.from_server());
+      absl::StatusOr<PeerLink*> link =
+          authorize_(context(), request_.from_server());
       if (!link.ok()) {
-        HandOffFinish(
-            grpc::Status(static_cast<grpc::StatusCode>(link.status().code()),
-                         StatusMessage(link.status())));
+        Finish(grpc::Status(static_cast<grpc::StatusCode>(link.status().code()),
+                            StatusMessage(link.status())));
         return;
       }
       link_ = *link;
       from_ = request_.from_server();
       log_->info("peer {} IN PropagateLocations stream opened", from_);
     } else if (request_.from_server() != from_) {
-      HandOffFinish(grpc::Status(
+      Finish(grpc::Status(
           grpc::StatusCode::INVALID_ARGUMENT,
           fmt::format("from_server changed from '{}' to '{}' within a stream",
                       from_, request_.from_server())));
@@ -73,33 +73,32 @@ class PropagateStreamReactor final
       // batches wait in HTTP/2's flow-control window and then at the
       // sender, whose queue keeps each client's newest once it is long.
       flooder_.AfterDurable(
-          [this](const absl::Status& /*durable*/) { HandOffRead(&request_); });
+          [this](const absl::Status& /*durable*/) { StartRead(&request_); });
       return;
     }
-    HandOffRead(&request_);
+    StartRead(&request_);
   }
 
   void EndOfStream() {
-    if (context_->IsCancelled()) {
+    if (IsCancelled()) {
       // The peer or the server went away: nobody reads the answer.
-      HandOffFinish(
-          grpc::Status(grpc::StatusCode::CANCELLED, "stream cancelled"));
+      Finish(grpc::Status(grpc::StatusCode::CANCELLED, "stream cancelled"));
       return;
     }
     flooder_.AfterDurable([this](const absl::Status& durable) {
       if (!durable.ok()) {
-        HandOffFinish(grpc::Status(
+        Finish(grpc::Status(
             grpc::StatusCode::UNAVAILABLE,
             "updates not acknowledged: " + StatusMessage(durable)));
         return;
       }
       response_.set_updates_received(received_);
-      HandOffWriteAndFinish(&response_, grpc::Status::OK);
+      StartWriteAndFinish(&response_, grpc::Status::OK);
     });
   }
 
-  grpc::CallbackServerContext* const context_;
-  StreamAuthorizer authorize_;
+  v1::HerdNode::AsyncService& service_;
+  const StreamAuthorizer& authorize_;  // the factory's, which outlives calls
   Flooder& flooder_;
   const std::shared_ptr<spdlog::logger> log_;
   // Only the read reactions (and then the end of the stream) touch these,
@@ -113,15 +112,15 @@ class PropagateStreamReactor final
 
 }  // namespace
 
-grpc::ServerBidiReactor<v1::PropagateLocationsRequest,
-                        v1::PropagateLocationsResponse>*
-ServePropagateStream(grpc::CallbackServerContext* context,
-                     StreamAuthorizer authorize, Flooder& flooder,
-                     std::shared_ptr<spdlog::logger> log) {
-  auto reactor = std::make_unique<PropagateStreamReactor>(
-      context, std::move(authorize), flooder, std::move(log));
-  reactor->Begin();
-  return reactor.release();  // freed in OnDone
+ServerCalls::Factory PropagateStreamCalls(v1::HerdNode::AsyncService& service,
+                                          StreamAuthorizer authorize,
+                                          Flooder& flooder,
+                                          std::shared_ptr<spdlog::logger> log) {
+  return [&service, authorize = std::move(authorize), &flooder,
+          log = std::move(log)]() -> std::unique_ptr<ServerCallBase> {
+    return std::make_unique<PropagateStreamCall>(service, authorize, flooder,
+                                                 log);
+  };
 }
 
 }  // namespace herd

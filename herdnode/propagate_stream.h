@@ -9,32 +9,34 @@
 #define HERD_HERDNODE_PROPAGATE_STREAM_H_
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 
-#include "absl/functional/any_invocable.h"
 #include "absl/status/statusor.h"
-#include "grpcpp/support/server_callback.h"
+#include "grpcpp/server_context.h"
 #include "herd/v1/herd.grpc.pb.h"
+#include "herdnode/cq_reactor.h"
 #include "herdnode/flooding.h"
 #include "herdnode/peer_link.h"
 #include "spdlog/logger.h"
 
 namespace herd {
 
-// The link to the peer a stream's from_server names, if the caller may speak
-// as that peer (see NodeService::AuthorizePeer); otherwise why not.
-using StreamAuthorizer =
-    absl::AnyInvocable<absl::StatusOr<PeerLink*>(const std::string&)>;
+// The link to the peer a stream's from_server names, if the caller (of the
+// call with this context) may speak as that peer (see
+// NodeService::AuthorizePeer); otherwise why not.
+using StreamAuthorizer = std::function<absl::StatusOr<PeerLink*>(
+    const grpc::ServerContext&, const std::string&)>;
 
-// Starts serving a stream; the reactor owns itself until gRPC is done with
-// it. Updates are journaled by the flooder as they are accepted; a stream the
-// peer ends is finished OK once they are all durable.
-grpc::ServerBidiReactor<v1::PropagateLocationsRequest,
-                        v1::PropagateLocationsResponse>*
-ServePropagateStream(grpc::CallbackServerContext* context,
-                     StreamAuthorizer authorize, Flooder& flooder,
-                     std::shared_ptr<spdlog::logger> log);
+// The calls of service's PropagateLocations, for ServerCalls::Serve. Each
+// owns itself until gRPC is done with it. Updates are journaled by the
+// flooder as they are accepted; a stream the peer ends is finished OK once
+// they are all durable.
+ServerCalls::Factory PropagateStreamCalls(v1::HerdNode::AsyncService& service,
+                                          StreamAuthorizer authorize,
+                                          Flooder& flooder,
+                                          std::shared_ptr<spdlog::logger> log);
 
 }  // namespace herd
 

@@ -5,7 +5,6 @@
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
-#include "herdnode/handoff_stream.h"
 #include "herdnode/location_check.h"
 #include "herdnode/mutex.h"
 #include "herdnode/proto_reuse.h"
@@ -17,28 +16,32 @@ namespace {
 // Room for a few dozen reports without a further block.
 constexpr size_t kRequestArenaBytes = size_t{16} * 1024;
 
-class ReportStreamReactor final
-    : public HandoffServerStream<v1::ReportLocationsRequest,
-                                 v1::ReportLocationsResponse> {
+class ReportStreamCall final
+    : public ServerBidiCall<v1::ReportLocationsRequest,
+                            v1::ReportLocationsResponse> {
  public:
-  ReportStreamReactor(grpc::CallbackServerContext* context,
-                      std::string self_name,
-                      uint32_t max_client_time_ahead_seconds, Flooder& flooder,
-                      std::shared_ptr<spdlog::logger> log)
-      : context_(context),
-        self_name_(std::move(self_name)),
+  ReportStreamCall(v1::HerdNode::AsyncService& service,
+                   const std::string& self_name,
+                   uint32_t max_client_time_ahead_seconds, Flooder& flooder,
+                   std::shared_ptr<spdlog::logger> log)
+      : service_(service),
+        self_name_(self_name),
         max_client_time_ahead_seconds_(max_client_time_ahead_seconds),
         flooder_(flooder),
         log_(std::move(log)) {}
 
-  void Begin() {
+  void Begin() override {
     log_->info("client IN ReportLocations stream opened");
     ReadNext();
-    HandOffReactor();
   }
 
  private:
-  void ReadDone(bool ok) override {
+  void RequestCall(grpc::ServerCompletionQueue* queue,
+                   CompletionTag* tag) override {
+    service_.RequestReportLocations(&context(), stream(), queue, queue, tag);
+  }
+
+  void OnReadDone(bool ok) override {
     if (!ok) {
       EndOfRequests();
       return;
@@ -86,7 +89,7 @@ class ReportStreamReactor final
     OneAnswered(batch);  // the guard NewBatch took
   }
 
-  void WriteDone(bool ok) override {
+  void OnWriteDone(bool ok) override {
     {
       MutexLock lock(&mu_);
       writing_ = false;
@@ -97,19 +100,19 @@ class ReportStreamReactor final
     WriteOrFinish();
   }
 
-  void Done() override { log_->info("client ReportLocations stream closed"); }
+  void OnDone() override { log_->info("client ReportLocations stream closed"); }
 
   // Reads the next message into a fresh one (the last one's reports have
   // been copied into results and floods: nothing refers to it).
   void ReadNext() {
     request_ = read_arena_.NewMessage<v1::ReportLocationsRequest>();
     // Nothing here touches request_ after the hand-off (ReadDone reads it).
-    HandOffRead(request_);
+    StartRead(request_);
   }
 
   // One request message's results; complete once waiting reaches 0.
   struct Batch {
-    ReportStreamReactor* stream = nullptr;
+    ReportStreamCall* stream = nullptr;
     v1::ReportLocationsResponse response;
     // The results of earlier batches, Locations and all, for reuse.
     ElementPool<v1::LocationReportResult> results;
@@ -187,18 +190,18 @@ class ReportStreamReactor final
       }
     }
     if (to_write != nullptr) {
-      HandOffWrite(to_write);
+      StartWrite(to_write);
     } else if (finish) {
       grpc::Status status =
-          context_->IsCancelled()
+          IsCancelled()
               ? grpc::Status(grpc::StatusCode::CANCELLED, "stream cancelled")
               : grpc::Status::OK;
-      HandOffFinish(std::move(status));
+      Finish(std::move(status));
     }
   }
 
-  grpc::CallbackServerContext* const context_;
-  const std::string self_name_;
+  v1::HerdNode::AsyncService& service_;
+  const std::string& self_name_;  // the factory's, which outlives calls
   const uint32_t max_client_time_ahead_seconds_;
   Flooder& flooder_;
   const std::shared_ptr<spdlog::logger> log_;
@@ -218,16 +221,17 @@ class ReportStreamReactor final
 
 }  // namespace
 
-grpc::ServerBidiReactor<v1::ReportLocationsRequest,
-                        v1::ReportLocationsResponse>*
-ServeReportStream(grpc::CallbackServerContext* context, std::string self_name,
-                  uint32_t max_client_time_ahead_seconds, Flooder& flooder,
-                  std::shared_ptr<spdlog::logger> log) {
-  auto reactor = std::make_unique<ReportStreamReactor>(
-      context, std::move(self_name), max_client_time_ahead_seconds, flooder,
-      std::move(log));
-  reactor->Begin();
-  return reactor.release();  // freed in OnDone
+ServerCalls::Factory ReportStreamCalls(v1::HerdNode::AsyncService& service,
+                                       std::string self_name,
+                                       uint32_t max_client_time_ahead_seconds,
+                                       Flooder& flooder,
+                                       std::shared_ptr<spdlog::logger> log) {
+  return [&service, self_name = std::move(self_name),
+          max_client_time_ahead_seconds, &flooder,
+          log = std::move(log)]() -> std::unique_ptr<ServerCallBase> {
+    return std::make_unique<ReportStreamCall>(
+        service, self_name, max_client_time_ahead_seconds, flooder, log);
+  };
 }
 
 }  // namespace herd

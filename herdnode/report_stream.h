@@ -9,21 +9,22 @@
 #include <memory>
 #include <string>
 
-#include "grpcpp/support/server_callback.h"
 #include "herd/v1/herd.grpc.pb.h"
+#include "herdnode/cq_reactor.h"
 #include "herdnode/flooding.h"
 #include "spdlog/logger.h"
 
 namespace herd {
 
-// Starts serving a stream; the reactor owns itself until gRPC is done with
-// it. self_name is the origin_server of every location it makes; see
-// LocationFromReport for max_client_time_ahead_seconds.
-grpc::ServerBidiReactor<v1::ReportLocationsRequest,
-                        v1::ReportLocationsResponse>*
-ServeReportStream(grpc::CallbackServerContext* context, std::string self_name,
-                  uint32_t max_client_time_ahead_seconds, Flooder& flooder,
-                  std::shared_ptr<spdlog::logger> log);
+// The calls of service's ReportLocations, for ServerCalls::Serve; each owns
+// itself until gRPC is done with it. self_name is the origin_server of every
+// location they make; see LocationFromReport for
+// max_client_time_ahead_seconds.
+ServerCalls::Factory ReportStreamCalls(v1::HerdNode::AsyncService& service,
+                                       std::string self_name,
+                                       uint32_t max_client_time_ahead_seconds,
+                                       Flooder& flooder,
+                                       std::shared_ptr<spdlog::logger> log);
 
 }  // namespace herd
 

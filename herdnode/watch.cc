@@ -63,20 +63,24 @@ std::optional<v1::WatchEvent> WatchQueue::Pop() {
   return event;
 }
 
-// One Watch stream. gRPC calls its On* methods on its own threads; the hub
-// calls Offer from whichever thread floods. At most one write is in flight;
-// the reactor's own calls (StartWrite, Finish) are made outside mu_ because
-// gRPC may run reactions on the calling thread.
+// One Watch stream. Its reactions run on a poller thread; the hub calls
+// Offer from whichever thread floods. At most one write is in flight; the
+// call's own operations (StartWrite, Finish) are started outside mu_.
 class WatchHub::Watcher final
-    : public grpc::ServerWriteReactor<v1::WatchEvent> {
+    : public ServerWriteCall<v1::WatchRequest, v1::WatchEvent> {
  public:
-  Watcher(WatchHub& hub, v1::WatchRequest request)
-      : hub_(hub), request_(std::move(request)), queue_(hub.max_queued_) {
-    handoff_.Release();  // gRPC may call OnCancel before any write
+  Watcher(WatchHub& hub, v1::HerdNode::AsyncService& service,
+          const std::shared_ptr<spdlog::logger>& log)
+      : hub_(hub), service_(service), log_(log), queue_(hub.max_queued_) {}
+
+  void Begin() override {
+    log_->info("operator IN Watch from {} {}", context().peer(),
+               request().ShortDebugString());
+    hub_.Add(this);
   }
 
   void Offer(const v1::Location& location) {
-    if (!WatchMatches(request_, location)) return;
+    if (!WatchMatches(request(), location)) return;
     bool write = false;
     {
       MutexLock lock(&mu_);
@@ -101,7 +105,6 @@ class WatchHub::Watcher final
   }
 
   void OnWriteDone(bool ok) override {
-    GrpcReaction reaction(handoff_);
     bool write = false;
     bool finish = false;
     {
@@ -121,29 +124,23 @@ class WatchHub::Watcher final
   }
 
   void OnCancel() override {
-    GrpcReaction reaction(handoff_);
     End(grpc::Status(grpc::StatusCode::CANCELLED, "watcher cancelled"));
   }
 
-  // Last in Open: until gRPC binds the reactor (once Open returns it),
-  // StartWrite and Finish only record what they want in the reactor.
-  void HandToGrpc() { handoff_.Release(); }
-
-  // gRPC is done with this reactor: the hub drops (destroys) it.
-  void OnDone() override {
-    handoff_.Acquire();
-    hub_.Remove(this);
-  }
+  // gRPC is done with this call: the hub forgets it (it is destroyed
+  // next).
+  void OnDone() override { hub_.Remove(this); }
 
  private:
-  // Every operation handed to gRPC goes through these (see GrpcHandoff).
-  void Write() {
-    handoff_.Release();
-    StartWrite(&current_);
+  void RequestCall(grpc::ServerCompletionQueue* queue,
+                   CompletionTag* tag) override {
+    service_.RequestWatch(&context(), mutable_request(), writer(), queue, queue,
+                          tag);
   }
+
+  void Write() { StartWrite(&current_); }
   void FinishNow() {
     grpc::Status status = end_status_;  // read before the hand-off
-    handoff_.Release();
     Finish(std::move(status));
   }
 
@@ -166,8 +163,8 @@ class WatchHub::Watcher final
   }
 
   WatchHub& hub_;
-  const v1::WatchRequest request_;
-  GrpcHandoff handoff_;
+  v1::HerdNode::AsyncService& service_;
+  const std::shared_ptr<spdlog::logger>& log_;  // the factory's
   Mutex mu_;
   WatchQueue queue_ ABSL_GUARDED_BY(mu_);
   bool writing_ ABSL_GUARDED_BY(mu_) = false;
@@ -183,45 +180,48 @@ WatchHub::WatchHub(std::shared_ptr<NodeMetrics> metrics, size_t max_queued)
     : metrics_(std::move(metrics)), max_queued_(max_queued) {}
 
 WatchHub::~WatchHub() {
-  // The last Remove ran on a gRPC thread before the server's shutdown
-  // returned; taking mu_ makes that order visible to ThreadSanitizer
-  // (gRPC's own synchronization is not) before the map is destroyed.
+  // The last Remove ran on a poller thread before the server's calls were
+  // all over (NodeService::ServersStopped); taking mu_ makes that order visible
+  // to ThreadSanitizer (gRPC's own synchronization is not) before the map is
+  // destroyed.
   MutexLock lock(&mu_);
 }
 
 void WatchHub::Send(const v1::Location& location) {
   MutexLock lock(&mu_);
-  for (const auto& [watcher, owned] : watchers_) watcher->Offer(location);
+  for (Watcher* watcher : watchers_) watcher->Offer(location);
 }
 
-grpc::ServerWriteReactor<v1::WatchEvent>* WatchHub::Open(
-    grpc::CallbackServerContext* /*context*/, const v1::WatchRequest& request) {
-  auto owned = std::make_unique<Watcher>(*this, request);
-  Watcher* watcher = owned.get();
+ServerCalls::Factory WatchHub::Calls(v1::HerdNode::AsyncService& service,
+                                     std::shared_ptr<spdlog::logger> log) {
+  return [this, &service,
+          log = std::move(log)]() -> std::unique_ptr<ServerCallBase> {
+    return std::make_unique<Watcher>(*this, service, log);
+  };
+}
+
+void WatchHub::Add(Watcher* watcher) {
   bool stopped = false;
   {
     MutexLock lock(&mu_);
     stopped = stopped_;
-    watchers_.emplace(watcher, std::move(owned));
+    watchers_.insert(watcher);
   }
   metrics_->OnWatcherOpened();
   if (stopped) {
     watcher->End(
         grpc::Status(grpc::StatusCode::UNAVAILABLE, "server is stopping"));
-  } else if (absl::Status valid = CheckWatchRequest(request); !valid.ok()) {
+  } else if (absl::Status valid = CheckWatchRequest(watcher->request());
+             !valid.ok()) {
     watcher->End(
         grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, StatusMessage(valid)));
   }
-  watcher->HandToGrpc();
-  return watcher;
 }
 
 void WatchHub::Stop() {
   MutexLock lock(&mu_);
   stopped_ = true;
-  for (const auto& [watcher, owned] : watchers_) {
-    watcher->End(grpc::Status::OK);
-  }
+  for (Watcher* watcher : watchers_) watcher->End(grpc::Status::OK);
 }
 
 size_t WatchHub::watchers() const {
@@ -230,17 +230,11 @@ size_t WatchHub::watchers() const {
 }
 
 void WatchHub::Remove(Watcher* watcher) {
-  std::unique_ptr<Watcher> done;
   {
     MutexLock lock(&mu_);
-    auto it = watchers_.find(watcher);
-    if (it == watchers_.end()) return;
-    done = std::move(it->second);
-    watchers_.erase(it);
+    if (watchers_.erase(watcher) == 0) return;
   }
   metrics_->OnWatcherClosed();
-  // done (the reactor calling us from its OnDone) is destroyed here, its
-  // last act.
 }
 
 }  // namespace herd

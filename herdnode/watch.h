@@ -16,13 +16,14 @@
 #include <optional>
 #include <string_view>
 
-#include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/status/status.h"
-#include "grpcpp/support/server_callback.h"
-#include "herd/v1/herd.pb.h"
+#include "herd/v1/herd.grpc.pb.h"
+#include "herdnode/cq_reactor.h"
 #include "herdnode/flooding.h"
 #include "herdnode/metrics.h"
 #include "herdnode/mutex.h"
+#include "spdlog/logger.h"
 
 namespace herd {
 
@@ -65,9 +66,10 @@ class WatchHub final : public PeerSink {
   // Offers an accepted update to every watcher. Never blocks on a watcher.
   void Send(const v1::Location& location) override;
 
-  // Serves one Watch call (the reactor lives until gRPC is done with it).
-  grpc::ServerWriteReactor<v1::WatchEvent>* Open(
-      grpc::CallbackServerContext* context, const v1::WatchRequest& request);
+  // The calls of service's Watch, for ServerCalls::Serve (each lives until
+  // gRPC is done with it). The hub must outlive them.
+  ServerCalls::Factory Calls(v1::HerdNode::AsyncService& service,
+                             std::shared_ptr<spdlog::logger> log);
   // Ends every open stream (OK) and refuses new ones, so that a server
   // shutting down does not wait for streams that never end by themselves.
   void Stop();
@@ -77,14 +79,16 @@ class WatchHub final : public PeerSink {
  private:
   class Watcher;
   friend class Watcher;
+  // A Watch call arrived; it is served until it ends or Stop().
+  void Add(Watcher* watcher);
   void Remove(Watcher* watcher);
 
   const std::shared_ptr<NodeMetrics> metrics_;
   const size_t max_queued_;
   mutable Mutex mu_;
   bool stopped_ ABSL_GUARDED_BY(mu_) = false;
-  absl::flat_hash_map<Watcher*, std::unique_ptr<Watcher>> watchers_
-      ABSL_GUARDED_BY(mu_);
+  // The open streams (each owns itself, see cq_reactor.h).
+  absl::flat_hash_set<Watcher*> watchers_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace herd

@@ -24,9 +24,10 @@
 #include "grpcpp/server.h"
 #include "grpcpp/server_builder.h"
 #include "gtest/gtest.h"
+#include "handoff_stream.h"
 #include "herd/v1/herd.grpc.pb.h"
 #include "herdnode/grpc_handoff.h"
-#include "herdnode/handoff_stream.h"
+#include "herdnode/grpc_pollers.h"
 #include "herdnode/location_text.h"
 #include "spdlog/logger.h"
 #include "spdlog/sinks/ringbuffer_sink.h"
@@ -375,6 +376,7 @@ class GatewayServerTest : public ::testing::Test {
     node_.Serving();
     grpc_server_ = builder.BuildAndStart();
     ASSERT_NE(grpc_server_, nullptr);
+    pollers_.Start();
     log_sink_ = std::make_shared<spdlog::sinks::ringbuffer_sink_mt>(200000);
     log_ = std::make_shared<spdlog::logger>("gateway-test", log_sink_);
   }
@@ -397,7 +399,7 @@ class GatewayServerTest : public ::testing::Test {
     options.limits = limits;
     gateway_ = std::make_unique<GatewayServer>(
         options, grpc_server_->InProcessChannel(grpc::ChannelArguments()),
-        log_);
+        pollers_, log_);
     const absl::Status status = gateway_->Start();
     ASSERT_TRUE(status.ok()) << status;
     ASSERT_NE(gateway_->BoundPort(), 0);
@@ -442,6 +444,8 @@ class GatewayServerTest : public ::testing::Test {
 
   FakeNode node_;
   std::unique_ptr<grpc::Server> grpc_server_;
+  // Polls the gateway's calls to the node; outlives the gateway.
+  GrpcPollers pollers_{1, nullptr};
   std::shared_ptr<spdlog::sinks::ringbuffer_sink_mt> log_sink_;
   std::shared_ptr<spdlog::logger> log_;
   std::unique_ptr<GatewayServer> gateway_;
@@ -847,7 +851,7 @@ TEST_F(GatewayServerTest, ReportsSubmittedDuringTheLingerShareOneMessage) {
   boost::asio::io_context loop;
   boost::asio::steady_timer linger_timer(loop);
   ReportBatcher batcher(
-      grpc_server_->InProcessChannel(grpc::ChannelArguments()),
+      grpc_server_->InProcessChannel(grpc::ChannelArguments()), pollers_,
       std::chrono::seconds(5), std::chrono::microseconds(200));
   auto waiter = std::make_shared<RecordingWaiter>();
   constexpr int kReports = 5;
@@ -992,11 +996,12 @@ std::shared_ptr<grpc::Channel> UnusedChannel() {
 
 TEST(GatewayServerStartTest, BadAddressesAreErrorsNamingThem) {
   auto log = std::make_shared<spdlog::logger>("start-test");
+  GrpcPollers pollers(1, nullptr);  // never polled: no call is made
   for (const std::string address :
        {"nonsense", "127.0.0.1:99999", "::1:7000", "[::1]7000", "127.0.0.1:"}) {
     GatewayOptions options;
     options.listen_address = address;
-    GatewayServer gateway(options, UnusedChannel(), log);
+    GatewayServer gateway(options, UnusedChannel(), pollers, log);
     const absl::Status status = gateway.Start();
     EXPECT_FALSE(status.ok()) << address;
     EXPECT_THAT(std::string(status.message()), HasSubstr(address));
@@ -1005,12 +1010,13 @@ TEST(GatewayServerStartTest, BadAddressesAreErrorsNamingThem) {
 
 TEST(GatewayServerStartTest, PortInUseIsAnErrorNamingTheAddress) {
   auto log = std::make_shared<spdlog::logger>("start-test");
+  GrpcPollers pollers(1, nullptr);  // never polled: no call is made
   GatewayOptions options;
   options.listen_address = "127.0.0.1:0";
-  GatewayServer first(options, UnusedChannel(), log);
+  GatewayServer first(options, UnusedChannel(), pollers, log);
   ASSERT_TRUE(first.Start().ok());
   options.listen_address = fmt::format("127.0.0.1:{}", first.BoundPort());
-  GatewayServer second(options, UnusedChannel(), log);
+  GatewayServer second(options, UnusedChannel(), pollers, log);
   const absl::Status status = second.Start();
   EXPECT_FALSE(status.ok());
   EXPECT_THAT(std::string(status.message()), HasSubstr(options.listen_address));
@@ -1018,9 +1024,10 @@ TEST(GatewayServerStartTest, PortInUseIsAnErrorNamingTheAddress) {
 
 TEST(GatewayServerStartTest, StopIsIdempotent) {
   auto log = std::make_shared<spdlog::logger>("start-test");
+  GrpcPollers pollers(1, nullptr);  // never polled: no call is made
   GatewayOptions options;
   options.listen_address = "[::1]:0";
-  GatewayServer gateway(options, UnusedChannel(), log);
+  GatewayServer gateway(options, UnusedChannel(), pollers, log);
   const absl::Status status = gateway.Start();
   if (!status.ok()) GTEST_SKIP() << "no IPv6 loopback: " << status;
   gateway.Stop();

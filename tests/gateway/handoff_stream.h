@@ -1,19 +1,18 @@
-// Bidirectional stream reactors whose every hand-off to and from gRPC goes
+// Callback-API stream reactors whose every hand-off to and from gRPC goes
 // through one GrpcHandoff (see grpc_handoff.h), so that ThreadSanitizer sees
-// the order gRPC guarantees.
+// the order gRPC guarantees. herdnode itself no longer uses the callback API
+// (herdnode/cq_reactor.h); the fakes of the tests do.
 //
 // A derived class starts operations with the HandOff* calls (each releases
 // the handoff, then hands the operation to gRPC) and does its work in the
 // reactions ReadDone, WriteDone and Done; the gRPC callbacks that run them
 // are final here, so no reaction can forget to acquire the handoff.
-#ifndef HERD_HERDNODE_HANDOFF_STREAM_H_
-#define HERD_HERDNODE_HANDOFF_STREAM_H_
+#ifndef HERD_TESTS_GATEWAY_HANDOFF_STREAM_H_
+#define HERD_TESTS_GATEWAY_HANDOFF_STREAM_H_
 
 #include <memory>
 #include <utility>
 
-#include "grpcpp/client_context.h"
-#include "grpcpp/support/client_callback.h"
 #include "grpcpp/support/server_callback.h"
 #include "grpcpp/support/status.h"
 #include "herdnode/grpc_handoff.h"
@@ -88,43 +87,6 @@ class HandoffServerStream : public handoff_internal::HandoffReactor<
   }
 };
 
-// The client end of a stream, with its ClientContext. Whoever owns it learns
-// of the end from Done() and frees it then (not before).
-template <typename Request, typename Response>
-class HandoffClientStream : public handoff_internal::HandoffReactor<
-                                grpc::ClientBidiReactor<Request, Response>> {
- protected:
-  // For the stub's async() call that binds this reactor to a new stream.
-  grpc::ClientContext* context() { return &context_; }
-
-  void HandOffCall() {
-    this->handoff_.Release();
-    this->StartCall();
-  }
-  // Ends the call: an operation in progress fails at once.
-  void HandOffCancel() {
-    this->handoff_.Release();
-    context_.TryCancel();
-  }
-  // Lets gRPC finish the stream once its operations are done (see AddHold);
-  // nothing may touch the stream after this but its reactions.
-  void HandOffHoldRemoval() {
-    this->handoff_.Release();
-    this->RemoveHold();
-  }
-
-  // After every other reaction, once the handoff is acquired.
-  virtual void Done(const grpc::Status& status) = 0;
-
- private:
-  void OnDone(const grpc::Status& status) final {
-    this->handoff_.Acquire();
-    Done(status);
-  }
-
-  grpc::ClientContext context_;
-};
-
 }  // namespace herd
 
-#endif  // HERD_HERDNODE_HANDOFF_STREAM_H_
+#endif  // HERD_TESTS_GATEWAY_HANDOFF_STREAM_H_

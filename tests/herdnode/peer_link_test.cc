@@ -187,11 +187,16 @@ class PeerLinkTest : public ::testing::Test {
     return std::make_unique<PeerLink>(
         std::move(options), flooder_,
         std::make_shared<spdlog::logger>(
-            "test", std::make_shared<spdlog::sinks::null_sink_mt>()));
+            "test", std::make_shared<spdlog::sinks::null_sink_mt>()),
+        pollers_);
   }
+
+  PeerLinkTest() { pollers_.Start(); }
 
   LocationStore store_;
   Flooder flooder_{store_};
+  // Polls the links' calls; outlives them.
+  GrpcPollers pollers_{1, nullptr};
 };
 
 TEST_F(PeerLinkTest, CatchUpPullsEveryPageThenGoesUp) {

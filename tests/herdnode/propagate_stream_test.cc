@@ -10,12 +10,14 @@
 #include <utility>
 #include <vector>
 
+#include "cq_test_server.h"
 #include "grpcpp/create_channel.h"
 #include "grpcpp/security/credentials.h"
 #include "grpcpp/security/server_credentials.h"
 #include "grpcpp/server.h"
 #include "grpcpp/server_builder.h"
 #include "gtest/gtest.h"
+#include "herdnode/grpc_pollers.h"
 #include "herdnode/mutex.h"
 #include "spdlog/sinks/null_sink.h"
 #include "test_herd.h"
@@ -65,41 +67,29 @@ class HeldJournal final : public UpdateJournal {
 };
 
 // A node that serves only PropagateLocations, from the one peer "Peer".
-class StreamOnlyNode final : public v1::HerdNode::CallbackService {
+class StreamOnlyNode {
  public:
   StreamOnlyNode(Flooder& flooder, PeerLink& peer_link)
-      : flooder_(flooder), peer_link_(peer_link) {
-    grpc::ServerBuilder builder;
-    builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(),
-                             &port_);
-    builder.RegisterService(this);
-    server_ = builder.BuildAndStart();
-  }
-  ~StreamOnlyNode() override {
-    server_->Shutdown(std::chrono::system_clock::now() +
-                      std::chrono::milliseconds(100));
-  }
-  std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
-
-  grpc::ServerBidiReactor<v1::PropagateLocationsRequest,
-                          v1::PropagateLocationsResponse>*
-  PropagateLocations(grpc::CallbackServerContext* context) override {
-    return ServePropagateStream(
-        context,
-        [this](const std::string& from) -> absl::StatusOr<PeerLink*> {
-          if (from != "Peer") return absl::PermissionDeniedError(from);
-          return &peer_link_;
-        },
-        flooder_,
-        std::make_shared<spdlog::logger>(
-            "test", std::make_shared<spdlog::sinks::null_sink_mt>()));
-  }
+      : server_(service_,
+                {PropagateStreamCalls(
+                    service_,
+                    [&peer_link](
+                        const grpc::ServerContext& /*context*/,
+                        const std::string& from) -> absl::StatusOr<PeerLink*> {
+                      if (from != "Peer") {
+                        return absl::PermissionDeniedError(from);
+                      }
+                      return &peer_link;
+                    },
+                    flooder,
+                    std::make_shared<spdlog::logger>(
+                        "test",
+                        std::make_shared<spdlog::sinks::null_sink_mt>()))}) {}
+  std::string address() const { return server_.address(); }
 
  private:
-  Flooder& flooder_;
-  PeerLink& peer_link_;
-  int port_ = 0;
-  std::unique_ptr<grpc::Server> server_;
+  v1::HerdNode::AsyncService service_;
+  CqTestServer server_;
 };
 
 v1::PropagateLocationsRequest Batch(const std::vector<std::string>& clients) {
@@ -120,10 +110,12 @@ TEST(PropagateStreamTest, StopsReadingWhileTheJournalIsBehind) {
   link_options.self_name = "Self";
   link_options.peer_name = "Peer";
   link_options.peer_address = "127.0.0.1:1";
+  GrpcPollers link_pollers(1, nullptr);
   PeerLink peer_link(
       std::move(link_options), flooder,
       std::make_shared<spdlog::logger>(
-          "test", std::make_shared<spdlog::sinks::null_sink_mt>()));
+          "test", std::make_shared<spdlog::sinks::null_sink_mt>()),
+      link_pollers);
   StreamOnlyNode node(flooder, peer_link);
 
   auto stub = v1::HerdNode::NewStub(

@@ -140,7 +140,8 @@ TEST(TakeStatusSnapshotTest, GathersEverySourceAndOnlyServersAndLinks) {
   options.peer_address = "127.0.0.1:8";
   auto log = std::make_shared<spdlog::logger>(
       "status_test", std::make_shared<spdlog::sinks::null_sink_mt>());
-  PeerLink gamma(options, flooder, log);
+  GrpcPollers pollers(1, nullptr);  // never polled: the link never starts
+  PeerLink gamma(options, flooder, log, pollers);
 
   StatusSources sources;
   sources.config = &config;

@@ -6,11 +6,12 @@
 #include <string>
 #include <vector>
 
+#include "cq_test_server.h"
 #include "gmock/gmock.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
 #include "herd/v1/herd.grpc.pb.h"
-#include "herdnode/grpc_handoff.h"
+#include "spdlog/sinks/null_sink.h"
 
 namespace herd {
 namespace {
@@ -66,46 +67,23 @@ TEST(WatchQueueTest, OverflowIsDroppedAndToldInPlace) {
   EXPECT_TRUE(queue.empty());
 }
 
-// A HerdNode service that only serves Watch, from a hub.
-class WatchOnlyService final : public v1::HerdNode::CallbackService {
- public:
-  explicit WatchOnlyService(WatchHub& hub) : hub_(hub) { built_.Release(); }
-  grpc::ServerWriteReactor<v1::WatchEvent>* Watch(
-      grpc::CallbackServerContext* context,
-      const v1::WatchRequest* request) override {
-    GrpcReaction handler(built_);
-    return hub_.Open(context, *request);
-  }
-  // Once the server has shut down (see GrpcHandoff).
-  void ServerStopped() { built_.Acquire(); }
-
- private:
-  WatchHub& hub_;
-  GrpcHandoff built_;
-};
-
 class WatchStreamTest : public ::testing::Test {
  protected:
   void StartServer(size_t max_queued) {
     hub_ = std::make_unique<WatchHub>(metrics_, max_queued);
-    service_ = std::make_unique<WatchOnlyService>(*hub_);
-    grpc::ServerBuilder builder;
-    int port = 0;
-    builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(),
-                             &port);
-    builder.RegisterService(service_.get());
-    server_ = builder.BuildAndStart();
-    ASSERT_NE(server_, nullptr);
-    stub_ = v1::HerdNode::NewStub(
-        grpc::CreateChannel("127.0.0.1:" + std::to_string(port),
-                            grpc::InsecureChannelCredentials()));
+    server_ = std::make_unique<CqTestServer>(
+        service_,
+        std::vector<ServerCalls::Factory>{hub_->Calls(
+            service_,
+            std::make_shared<spdlog::logger>(
+                "test", std::make_shared<spdlog::sinks::null_sink_mt>()))});
+    ASSERT_TRUE(server_->ok());
+    stub_ = v1::HerdNode::NewStub(grpc::CreateChannel(
+        server_->address(), grpc::InsecureChannelCredentials()));
   }
   void TearDown() override {
     if (hub_ != nullptr) hub_->Stop();
-    if (server_ != nullptr) {
-      server_->Shutdown();
-      service_->ServerStopped();
-    }
+    if (server_ != nullptr) server_->Stop(std::chrono::seconds(10));
   }
   // Waits (bounded) until the hub has n watchers.
   void AwaitWatchers(size_t n) {
@@ -118,8 +96,8 @@ class WatchStreamTest : public ::testing::Test {
 
   std::shared_ptr<NodeMetrics> metrics_ = std::make_shared<NodeMetrics>();
   std::unique_ptr<WatchHub> hub_;
-  std::unique_ptr<WatchOnlyService> service_;
-  std::unique_ptr<grpc::Server> server_;
+  v1::HerdNode::AsyncService service_;
+  std::unique_ptr<CqTestServer> server_;
   std::unique_ptr<v1::HerdNode::Stub> stub_;
 };
 

@@ -1,0 +1,64 @@
+// A gRPC server on a free loopback port serving calls made by ServerCalls
+// factories (cq_reactor.h), polled by a GrpcPollers thread of its own, for
+// tests of one service method over real sockets.
+#ifndef HERD_TESTS_HERDNODE_CQ_TEST_SERVER_H_
+#define HERD_TESTS_HERDNODE_CQ_TEST_SERVER_H_
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "grpcpp/security/server_credentials.h"
+#include "grpcpp/server.h"
+#include "grpcpp/server_builder.h"
+#include "herdnode/cq_reactor.h"
+#include "herdnode/grpc_pollers.h"
+
+namespace herd {
+
+class CqTestServer {
+ public:
+  // service must outlive this; factories make its calls.
+  CqTestServer(grpc::Service& service,
+               std::vector<ServerCalls::Factory> factories) {
+    grpc::ServerBuilder builder;
+    builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(),
+                             &port_);
+    pollers_ = std::make_unique<GrpcPollers>(1, &builder);
+    builder.RegisterService(&service);
+    server_ = builder.BuildAndStart();
+    for (ServerCalls::Factory& factory : factories) {
+      calls_.Serve(*pollers_, std::move(factory));
+    }
+    pollers_->Start();
+  }
+  ~CqTestServer() { Stop(); }
+
+  CqTestServer(const CqTestServer&) = delete;
+  CqTestServer& operator=(const CqTestServer&) = delete;
+
+  bool ok() const { return server_ != nullptr && port_ != 0; }
+  std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
+
+  // Shuts the server down (calls still open are cancelled after grace) and
+  // returns once every call is over. Idempotent.
+  void Stop(std::chrono::milliseconds grace = std::chrono::milliseconds(100)) {
+    if (server_ != nullptr) {
+      server_->Shutdown(std::chrono::system_clock::now() + grace);
+      calls_.AwaitNone();
+      server_.reset();
+    }
+    pollers_->Stop();
+  }
+
+ private:
+  int port_ = 0;
+  std::unique_ptr<GrpcPollers> pollers_;
+  ServerCalls calls_;
+  std::unique_ptr<grpc::Server> server_;
+};
+
+}  // namespace herd
+
+#endif  // HERD_TESTS_HERDNODE_CQ_TEST_SERVER_H_
