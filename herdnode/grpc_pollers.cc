@@ -1,5 +1,7 @@
 #include "herdnode/grpc_pollers.h"
 
+#include <pthread.h>
+
 #include <algorithm>
 #include <memory>
 
@@ -72,7 +74,11 @@ void GrpcPollers::Start() {
   if (started_) return;
   started_ = true;
   for (grpc::CompletionQueue* queue : queues_) {
-    threads_.emplace_back([queue] { Drain(*queue); });
+    threads_.emplace_back([queue] {
+      // Named so that per-thread figures (/proc/PID/task) show it.
+      pthread_setname_np(pthread_self(), "grpc_poller");
+      Drain(*queue);
+    });
   }
 }
 
