@@ -160,7 +160,8 @@ boost::asio::awaitable<RpcResult<Response>> NodeClient::Call(
                                      pollers_.NextQueue());
     state->handoff.Release();
     state->call->StartCall();
-    state->call->Finish(&state->response, &state->status, state.get());
+    state->call->Finish(&state->response, &state->status,
+                        HandToGrpc(state.get()));
   };
   return asio::async_initiate<decltype(asio::use_awaitable),
                               void(RpcResult<Response>)>(std::move(initiation),

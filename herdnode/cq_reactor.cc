@@ -18,11 +18,12 @@ void ServerCalls::Request(const Factory& factory,
   Add();
   if (call->notify_when_done_) {
     // Only delivered if the call arrives (gRPC asks for it before).
-    call->context_.AsyncNotifyWhenDone(&call->done_tag_);
+    call->context_.AsyncNotifyWhenDone(HandToGrpc(&call->done_tag_));
   }
   ServerCallBase* requested = call.get();
   requested->handoff_.Release();
   // The pending request owns the call now; Arrived takes it back.
+  HandToGrpc(&requested->arrived_tag_);
   requested->RequestCall(queue, &requested->arrived_tag_);
   (void)call.release();
 }

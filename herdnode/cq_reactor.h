@@ -151,7 +151,7 @@ class ServerUnaryCall : public ServerCallBase {
   void Finish(const grpc::Status& status) {
     Ref();
     handoff_.Release();
-    responder_.Finish(response_, status, &finish_tag_);
+    responder_.Finish(response_, status, HandToGrpc(&finish_tag_));
     Unref();  // finished: only the send is left
   }
 
@@ -220,24 +220,24 @@ class ServerBidiCall : public ServerCallBase {
   void StartRead(Request* into) {
     Ref();
     handoff_.Release();
-    stream_.Read(into, &read_tag_);
+    stream_.Read(into, HandToGrpc(&read_tag_));
   }
   void StartWrite(const Response* message) {
     Ref();
     handoff_.Release();
-    stream_.Write(*message, &write_tag_);
+    stream_.Write(*message, HandToGrpc(&write_tag_));
   }
   void StartWriteAndFinish(const Response* message, grpc::Status status) {
     Ref();
     handoff_.Release();
     stream_.WriteAndFinish(*message, grpc::WriteOptions(), status,
-                           &finish_tag_);
+                           HandToGrpc(&finish_tag_));
     Unref();  // finished
   }
   void Finish(grpc::Status status) {
     Ref();
     handoff_.Release();
-    stream_.Finish(status, &finish_tag_);
+    stream_.Finish(status, HandToGrpc(&finish_tag_));
     Unref();  // finished
   }
 
@@ -284,12 +284,12 @@ class ServerWriteCall : public ServerCallBase {
   void StartWrite(const Response* message) {
     Ref();
     handoff_.Release();
-    writer_.Write(*message, &write_tag_);
+    writer_.Write(*message, HandToGrpc(&write_tag_));
   }
   void Finish(grpc::Status status) {
     Ref();
     handoff_.Release();
-    writer_.Finish(status, &finish_tag_);
+    writer_.Finish(status, HandToGrpc(&finish_tag_));
     Unref();  // finished
   }
 
@@ -343,7 +343,7 @@ class ClientBidiCall {
       call_started_ = true;
     }
     handoff_.Release();
-    stream_->StartCall(&started_tag_);
+    stream_->StartCall(HandToGrpc(&started_tag_));
   }
   void StartRead(Response* into) {
     {
@@ -355,7 +355,7 @@ class ClientBidiCall {
       }
     }
     handoff_.Release();
-    stream_->Read(into, &read_tag_);
+    stream_->Read(into, HandToGrpc(&read_tag_));
   }
   void StartWrite(const Request* message) {
     {
@@ -367,7 +367,7 @@ class ClientBidiCall {
       }
     }
     handoff_.Release();
-    stream_->Write(*message, &write_tag_);
+    stream_->Write(*message, HandToGrpc(&write_tag_));
   }
   void AddHold() {
     MutexLock lock(&mu_);
@@ -401,7 +401,7 @@ class ClientBidiCall {
   }
   void StartFinish() {
     handoff_.Release();
-    stream_->Finish(&status_, &finish_tag_);
+    stream_->Finish(&status_, HandToGrpc(&finish_tag_));
   }
   // After a reaction: one operation less in flight.
   void OperationOver() {
@@ -427,11 +427,11 @@ class ClientBidiCall {
     // A call that failed to start fails these too, which ends it.
     if (read != nullptr) {
       handoff_.Release();
-      stream_->Read(read, &read_tag_);
+      stream_->Read(read, HandToGrpc(&read_tag_));
     }
     if (write != nullptr) {
       handoff_.Release();
-      stream_->Write(*write, &write_tag_);
+      stream_->Write(*write, HandToGrpc(&write_tag_));
     }
     OperationOver();
   }

@@ -43,7 +43,7 @@ void Drain(grpc::CompletionQueue& queue) {
   void* tag = nullptr;
   bool ok = false;
   while (queue.Next(&tag, &ok)) {
-    static_cast<CompletionTag*>(tag)->Complete(ok);
+    TakeFromGrpc(tag)->Complete(ok);
   }
 }
 

@@ -26,6 +26,17 @@
 #include "grpcpp/server.h"
 #include "grpcpp/server_builder.h"
 
+#if defined(__SANITIZE_THREAD__)
+#define HERD_TSAN_TAGS 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define HERD_TSAN_TAGS 1
+#endif
+#endif
+#ifdef HERD_TSAN_TAGS
+#include <sanitizer/tsan_interface.h>
+#endif
+
 namespace herd {
 
 // What herd gives gRPC as a tag. Complete is the one place completions are
@@ -38,6 +49,26 @@ class CompletionTag {
  protected:
   ~CompletionTag() = default;
 };
+
+// Every tag goes to gRPC through this, which returns it. gRPC orders what a
+// thread did before it started an operation before the operation's tag
+// comes out of the queue, but libgrpc is not built with ThreadSanitizer, so
+// the TSan build says it again: a release here, an acquire in the poller
+// before it touches the tag (see grpc_handoff.h). Free otherwise.
+inline void* HandToGrpc(CompletionTag* tag) {
+#ifdef HERD_TSAN_TAGS
+  __tsan_release(tag);
+#endif
+  return tag;
+}
+
+// The poller's side of HandToGrpc: before the tag is touched.
+inline CompletionTag* TakeFromGrpc(void* tag) {
+#ifdef HERD_TSAN_TAGS
+  __tsan_acquire(tag);
+#endif
+  return static_cast<CompletionTag*>(tag);
+}
 
 class GrpcPollers {
  public:

@@ -19,7 +19,7 @@ class UnknownMethods::Call final : public ServerCallBase {
     handoff_.Release();
     // What gRPC itself answers for a method it does not know.
     stream_.Finish(grpc::Status(grpc::StatusCode::UNIMPLEMENTED, ""),
-                   &finish_tag_);
+                   HandToGrpc(&finish_tag_));
     Unref();  // finished
   }
   void Finished(bool /*ok*/) {
