@@ -70,6 +70,14 @@ def test_unknown_flag(herdnode_bin, write_config):
                                 "Alford", "--bogus_flag=1"), "bogus_flag")
 
 
+@pytest.mark.parametrize("threads", ["0", "-1", "65"])
+def test_grpc_threads_out_of_range(herdnode_bin, write_config, threads):
+    path, _ = write_config()
+    assert_refused(run_herdnode(herdnode_bin, "--config", path, "--name",
+                                "Alford", f"--grpc_threads={threads}"),
+                   "grpc_threads", threads)
+
+
 def test_missing_config_file(herdnode_bin, tmp_path):
     missing = tmp_path / "no-such-herd.textproto"
     assert_refused(run_herdnode(herdnode_bin, "--config", missing, "--name",
