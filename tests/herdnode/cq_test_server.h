@@ -5,6 +5,7 @@
 #define HERD_TESTS_HERDNODE_CQ_TEST_SERVER_H_
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -19,9 +20,14 @@ namespace herd {
 
 class CqTestServer {
  public:
-  // service must outlive this; factories make its calls.
+  // Something that requests its own calls (like HealthService::Serve).
+  using Serve = std::function<void(const GrpcPollers&, ServerCalls&)>;
+
+  // service must outlive this; factories make its calls, and serve (if
+  // set) requests more.
   CqTestServer(grpc::Service& service,
-               std::vector<ServerCalls::Factory> factories) {
+               std::vector<ServerCalls::Factory> factories,
+               const Serve& serve = nullptr) {
     grpc::ServerBuilder builder;
     builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(),
                              &port_);
@@ -31,6 +37,7 @@ class CqTestServer {
     for (ServerCalls::Factory& factory : factories) {
       calls_.Serve(*pollers_, std::move(factory));
     }
+    if (serve) serve(*pollers_, calls_);
     pollers_->Start();
   }
   ~CqTestServer() { Stop(); }
