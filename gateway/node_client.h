@@ -114,7 +114,7 @@ boost::asio::awaitable<RpcResult<Response>> NodeClient::Call(
       std::unique_ptr<grpc::ClientAsyncResponseReader<Response>> call;
       std::optional<Handler> handler;
       // Keeps the event loop from running out of work while the call is
-      // out; released (moved out) in OnDone.
+      // out; released (moved out) in Complete.
       std::optional<asio::any_io_executor> work;
       InFlightCalls* in_flight = nullptr;
       std::shared_ptr<State> self;

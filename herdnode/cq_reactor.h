@@ -220,24 +220,32 @@ class ServerBidiCall : public ServerCallBase {
   void StartRead(Request* into) {
     Ref();
     handoff_.Release();
+    StartOrder::Starting starting(start_order_);
     stream_.Read(into, HandToGrpc(&read_tag_));
   }
   void StartWrite(const Response* message) {
     Ref();
     handoff_.Release();
+    StartOrder::Starting starting(start_order_);
     stream_.Write(*message, HandToGrpc(&write_tag_));
   }
   void StartWriteAndFinish(const Response* message, grpc::Status status) {
     Ref();
     handoff_.Release();
-    stream_.WriteAndFinish(*message, grpc::WriteOptions(), status,
-                           HandToGrpc(&finish_tag_));
+    {
+      StartOrder::Starting starting(start_order_);
+      stream_.WriteAndFinish(*message, grpc::WriteOptions(), status,
+                             HandToGrpc(&finish_tag_));
+    }
     Unref();  // finished
   }
   void Finish(grpc::Status status) {
     Ref();
     handoff_.Release();
-    stream_.Finish(status, HandToGrpc(&finish_tag_));
+    {
+      StartOrder::Starting starting(start_order_);
+      stream_.Finish(status, HandToGrpc(&finish_tag_));
+    }
     Unref();  // finished
   }
 
@@ -246,6 +254,7 @@ class ServerBidiCall : public ServerCallBase {
 
  private:
   void ReadDone(bool ok) {
+    start_order_.Reacting();
     {
       GrpcReaction reaction(handoff_);
       OnReadDone(ok);
@@ -253,6 +262,7 @@ class ServerBidiCall : public ServerCallBase {
     Unref();
   }
   void WriteDone(bool ok) {
+    start_order_.Reacting();
     {
       GrpcReaction reaction(handoff_);
       OnWriteDone(ok);
@@ -260,10 +270,12 @@ class ServerBidiCall : public ServerCallBase {
     Unref();
   }
   void FinishDone(bool /*ok*/) {
+    start_order_.Reacting();
     handoff_.Acquire();
     Unref();
   }
 
+  StartOrder start_order_;
   grpc::ServerAsyncReaderWriter<Response, Request> stream_{&context()};
   MemberTag<ServerBidiCall> read_tag_{this, &ServerBidiCall::ReadDone};
   MemberTag<ServerBidiCall> write_tag_{this, &ServerBidiCall::WriteDone};
@@ -284,12 +296,16 @@ class ServerWriteCall : public ServerCallBase {
   void StartWrite(const Response* message) {
     Ref();
     handoff_.Release();
+    StartOrder::Starting starting(start_order_);
     writer_.Write(*message, HandToGrpc(&write_tag_));
   }
   void Finish(grpc::Status status) {
     Ref();
     handoff_.Release();
-    writer_.Finish(status, HandToGrpc(&finish_tag_));
+    {
+      StartOrder::Starting starting(start_order_);
+      writer_.Finish(status, HandToGrpc(&finish_tag_));
+    }
     Unref();  // finished
   }
 
@@ -297,6 +313,7 @@ class ServerWriteCall : public ServerCallBase {
 
  private:
   void WriteDone(bool ok) {
+    start_order_.Reacting();
     {
       GrpcReaction reaction(handoff_);
       OnWriteDone(ok);
@@ -304,11 +321,13 @@ class ServerWriteCall : public ServerCallBase {
     Unref();
   }
   void FinishDone(bool /*ok*/) {
+    start_order_.Reacting();
     handoff_.Acquire();
     Unref();
   }
 
   Request request_;
+  StartOrder start_order_;
   grpc::ServerAsyncWriter<Response> writer_{&context()};
   MemberTag<ServerWriteCall> write_tag_{this, &ServerWriteCall::WriteDone};
   MemberTag<ServerWriteCall> finish_tag_{this, &ServerWriteCall::FinishDone};
@@ -343,6 +362,7 @@ class ClientBidiCall {
       call_started_ = true;
     }
     handoff_.Release();
+    StartOrder::Starting starting(start_order_);
     stream_->StartCall(HandToGrpc(&started_tag_));
   }
   void StartRead(Response* into) {
@@ -355,6 +375,7 @@ class ClientBidiCall {
       }
     }
     handoff_.Release();
+    StartOrder::Starting starting(start_order_);
     stream_->Read(into, HandToGrpc(&read_tag_));
   }
   void StartWrite(const Request* message) {
@@ -367,6 +388,7 @@ class ClientBidiCall {
       }
     }
     handoff_.Release();
+    StartOrder::Starting starting(start_order_);
     stream_->Write(*message, HandToGrpc(&write_tag_));
   }
   void AddHold() {
@@ -401,6 +423,7 @@ class ClientBidiCall {
   }
   void StartFinish() {
     handoff_.Release();
+    StartOrder::Starting starting(start_order_);
     stream_->Finish(&status_, HandToGrpc(&finish_tag_));
   }
   // After a reaction: one operation less in flight.
@@ -415,6 +438,7 @@ class ClientBidiCall {
   }
 
   void Started(bool /*ok*/) {
+    start_order_.Reacting();
     Response* read = nullptr;
     const Request* write = nullptr;
     {
@@ -427,15 +451,18 @@ class ClientBidiCall {
     // A call that failed to start fails these too, which ends it.
     if (read != nullptr) {
       handoff_.Release();
+      StartOrder::Starting starting(start_order_);
       stream_->Read(read, HandToGrpc(&read_tag_));
     }
     if (write != nullptr) {
       handoff_.Release();
+      StartOrder::Starting starting(start_order_);
       stream_->Write(*write, HandToGrpc(&write_tag_));
     }
     OperationOver();
   }
   void ReadDone(bool ok) {
+    start_order_.Reacting();
     {
       GrpcReaction reaction(handoff_);
       OnReadDone(ok);
@@ -443,6 +470,7 @@ class ClientBidiCall {
     OperationOver();
   }
   void WriteDone(bool ok) {
+    start_order_.Reacting();
     {
       GrpcReaction reaction(handoff_);
       OnWriteDone(ok);
@@ -450,12 +478,14 @@ class ClientBidiCall {
     OperationOver();
   }
   void Finished(bool /*ok*/) {
+    start_order_.Reacting();
     handoff_.Acquire();
     const grpc::Status status = status_;  // OnDone may free this
     OnDone(status);
   }
 
   grpc::ClientContext context_;
+  StartOrder start_order_;
   std::unique_ptr<grpc::ClientAsyncReaderWriter<Request, Response>> stream_;
   grpc::Status status_;
   MemberTag<ClientBidiCall> started_tag_{this, &ClientBidiCall::Started};

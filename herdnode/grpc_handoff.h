@@ -1,5 +1,8 @@
-// GrpcHandoff: the order gRPC's callback API guarantees between our threads
-// and its own, carried by an atomic that ThreadSanitizer can see.
+// GrpcHandoff: the order gRPC guarantees between the thread that starts an
+// operation and the one that handles its completion, carried by an atomic
+// that ThreadSanitizer can see. (Written for the callback API; the calls on
+// completion queues of cq_reactor.h, and the tests' callback fakes, use it
+// the same way.)
 //
 // gRPC promises that what a thread did before StartRead, StartWrite,
 // StartCall or Finish happens before the reaction reporting that operation

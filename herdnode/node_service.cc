@@ -30,7 +30,7 @@ grpc::Status ToGrpc(const absl::Status& status) {
 // Floods location and finishes the call once its outcome may be
 // acknowledged: with durability on, once the update is on disk (see
 // Flooder::Flood), which happens on the durable log's writer thread. The
-// gRPC thread is not blocked meanwhile, so one group commit (one fdatasync)
+// poller thread is not blocked meanwhile, so one group commit (one fdatasync)
 // acknowledges every call that arrived while the previous one was syncing.
 // set_outcome fills the response just before the call finishes OK.
 // The call finishes exactly once, here; it lives until then.

@@ -116,7 +116,7 @@ class ReportStreamCall final
     v1::ReportLocationsResponse response;
     // The results of earlier batches, Locations and all, for reuse.
     ElementPool<v1::LocationReportResult> results;
-    int waiting = 0;  // guarded by the reactor's mu_
+    int waiting = 0;  // guarded by the call's mu_
   };
 
   static void Refuse(v1::LocationReportResult& result,
