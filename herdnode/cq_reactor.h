@@ -148,11 +148,11 @@ class ServerUnaryCall : public ServerCallBase {
   Response* response() { return &response_; }
 
   // Sends response() if status is OK, else status alone.
+  // The send takes over the "not finished" reference, so OnDone never runs
+  // on the thread that calls Finish (which may hold a lock OnDone needs).
   void Finish(const grpc::Status& status) {
-    Ref();
     handoff_.Release();
     responder_.Finish(response_, status, HandToGrpc(&finish_tag_));
-    Unref();  // finished: only the send is left
   }
 
  protected:
@@ -229,24 +229,20 @@ class ServerBidiCall : public ServerCallBase {
     StartOrder::Starting starting(start_order_);
     stream_.Write(*message, HandToGrpc(&write_tag_));
   }
+  // Like Finish, the operation takes over the "not finished" reference.
   void StartWriteAndFinish(const Response* message, grpc::Status status) {
-    Ref();
     handoff_.Release();
-    {
-      StartOrder::Starting starting(start_order_);
-      stream_.WriteAndFinish(*message, grpc::WriteOptions(), status,
-                             HandToGrpc(&finish_tag_));
-    }
-    Unref();  // finished
+    StartOrder::Starting starting(start_order_);
+    stream_.WriteAndFinish(*message, grpc::WriteOptions(), status,
+                           HandToGrpc(&finish_tag_));
   }
+  // The finish operation takes over the "not finished" reference, so
+  // OnDone never runs on the thread that calls Finish (WatchHub::Stop ends
+  // its watchers under the lock that OnDone's Remove takes).
   void Finish(grpc::Status status) {
-    Ref();
     handoff_.Release();
-    {
-      StartOrder::Starting starting(start_order_);
-      stream_.Finish(status, HandToGrpc(&finish_tag_));
-    }
-    Unref();  // finished
+    StartOrder::Starting starting(start_order_);
+    stream_.Finish(status, HandToGrpc(&finish_tag_));
   }
 
   virtual void OnReadDone(bool /*ok*/) {}
@@ -299,14 +295,13 @@ class ServerWriteCall : public ServerCallBase {
     StartOrder::Starting starting(start_order_);
     writer_.Write(*message, HandToGrpc(&write_tag_));
   }
+  // The finish operation takes over the "not finished" reference, so
+  // OnDone never runs on the thread that calls Finish (WatchHub::Stop ends
+  // its watchers under the lock that OnDone's Remove takes).
   void Finish(grpc::Status status) {
-    Ref();
     handoff_.Release();
-    {
-      StartOrder::Starting starting(start_order_);
-      writer_.Finish(status, HandToGrpc(&finish_tag_));
-    }
-    Unref();  // finished
+    StartOrder::Starting starting(start_order_);
+    writer_.Finish(status, HandToGrpc(&finish_tag_));
   }
 
   virtual void OnWriteDone(bool /*ok*/) {}
