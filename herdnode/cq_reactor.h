@@ -152,6 +152,7 @@ class ServerUnaryCall : public ServerCallBase {
   // on the thread that calls Finish (which may hold a lock OnDone needs).
   void Finish(const grpc::Status& status) {
     handoff_.Release();
+    StartOrder::Starting starting(start_order_);
     responder_.Finish(response_, status, HandToGrpc(&finish_tag_));
   }
 
@@ -162,10 +163,13 @@ class ServerUnaryCall : public ServerCallBase {
 
  private:
   void Sent(bool /*ok*/) {
+    start_order_.Reacting();
     handoff_.Acquire();
     Unref();
   }
 
+  // Finish writes the status into the responder after HandToGrpc.
+  StartOrder start_order_;
   Request request_;
   Response response_;
   grpc::ServerAsyncResponseWriter<Response> responder_{&context()};
