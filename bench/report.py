@@ -220,30 +220,77 @@ def _met(condition):
     return "met" if condition else "not met"
 
 
+def _chain_rps(results, connections):
+    run = ((results.get("redis_chain") or {}).get("runs") or {}).get(connections)
+    return run["geoadd"]["throughput_rps"] if run else None
+
+
+def _fastest(results, value):
+    """The best of value(herd) over the baselines measured in this run."""
+    return max((value(_measured(results, k)) or 0 for k in BASELINES
+                if _measured(results, k)), default=0)
+
+
+def _throughput_aims(results, ours):
+    lines = []
+    ours_rps = _peak_rps(ours)
+    fastest = _fastest(results, _peak_rps)
+    if fastest:
+        times = ours_rps / fastest
+        lines.append("- Single-node IAMAT peak at least 3x the fastest "
+                     f"baseline's: {times:.1f}x ({_met(times >= 3)}).")
+    chain = _chain_rps(results, str(32))
+    if chain:
+        lines.append("- Single-node IAMAT peak at least the Redis replication "
+                     f"chain's GEOADD rate (32 clients): {_num(ours_rps)} vs "
+                     f"{_num(chain)} req/s ({_met(ours_rps >= chain)}).")
+    mixed = ours["mixed"]["load"]["throughput_rps"] if "mixed" in ours else None
+    fastest_mixed = _fastest(
+        results, lambda herd: herd["mixed"]["load"]["throughput_rps"]
+        if "mixed" in herd else None)
+    if mixed and fastest_mixed:
+        times = mixed / fastest_mixed
+        lines.append("- Mixed load over five nodes at least 2x the fastest "
+                     f"baseline's: {times:.1f}x ({_met(times >= 2)}).")
+    return lines
+
+
+def _half_load_aims(results, ours):
+    lines = []
+    for label, value in (("Reply", _half_p99_us),
+                         ("Propagation Hamilton to Bolden",
+                          lambda herd: _propagation(herd, "p99_us"))):
+        mine = value(ours)
+        if mine is None:
+            lines.append(f"- {label} p99 at half load under 2 ms: not measured "
+                         "(see the notes).")
+            continue
+        theirs = [value(_measured(results, k)) for k in BASELINES
+                  if _measured(results, k)]
+        best = min((t for t in theirs if t is not None), default=None)
+        beats = best is None or mine < best
+        lines.append(f"- {label} p99 at half load under 2 ms and better than "
+                     f"every baseline's: {mine / 1000:.2f} ms, best baseline "
+                     + ("n/a" if best is None else f"{best / 1000:.2f} ms")
+                     + f" ({_met(mine < 2000 and beats)}).")
+    return lines
+
+
+def _whatsat_aim(results):
+    for query in (results.get("whatsat") or {}).get("queries") or []:
+        if (query["radius_km"], query["count"], query["near_cities"]) == (50, 20, True):
+            p99 = query["latency_us"]["p99_us"]
+            return [f"- `WHATSAT <client> 50 20` p99 on an idle node under 200 µs: "
+                    f"{p99:.0f} µs ({_met(p99 < 200)})."]
+    return []
+
+
 def _aims(results):
     ours = _measured(results, "herd")
     if not ours:
         return ["- Our herd was not measured in this run: no aims to report."]
-    lines = []
-    ours_rps = _peak_rps(ours)
-    fastest = max((_peak_rps(_measured(results, k)) for k in BASELINES
-                   if _measured(results, k)), default=0)
-    if fastest:
-        times = ours_rps / fastest
-        lines.append("- Single-node IAMAT throughput at least 10x the fastest "
-                     f"baseline: {times:.1f}x ({_met(times >= 10)}).")
-    redis = results.get("redis")
-    if redis:
-        geoadd = redis["geoadd"]["throughput_rps"]
-        lines.append("- At least Redis GEOADD's non-pipelined throughput: "
-                     f"{_num(ours_rps)} vs {_num(geoadd)} req/s "
-                     f"({_met(ours_rps >= geoadd)}).")
-    p99 = _propagation(ours, "p99_us")
-    lines.append("- Propagation Hamilton to Bolden p99 under 2 ms at half of the "
-                 "maximum load: " + ("no update became visible (see the notes)."
-                                     if p99 is None else
-                                     f"{p99 / 1000:.2f} ms ({_met(p99 < 2000)})."))
-    lines += _cost_aims(results, ours)
+    lines = _throughput_aims(results, ours) + _half_load_aims(results, ours)
+    lines += _cost_aims(results, ours) + _whatsat_aim(results)
     memory = results.get("memory")
     if memory:
         per_client = memory["bytes_per_client"]
