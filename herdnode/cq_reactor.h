@@ -121,6 +121,9 @@ class ServerCallBase {
   void Ref() { refs_.fetch_add(1, std::memory_order_relaxed); }
   void Unref();
   GrpcHandoff handoff_;
+  // Held while an operation starts, taken first by its reaction (an
+  // operation's start writes into the call after HandToGrpc's release).
+  StartOrder start_order_;
 
  private:
   friend class ServerCalls;
@@ -168,8 +171,6 @@ class ServerUnaryCall : public ServerCallBase {
     Unref();
   }
 
-  // Finish writes the status into the responder after HandToGrpc.
-  StartOrder start_order_;
   Request request_;
   Response response_;
   grpc::ServerAsyncResponseWriter<Response> responder_{&context()};
@@ -212,21 +213,14 @@ class FunctionUnaryCall final : public ServerUnaryCall<Request, Response> {
   const Handler& handler_;  // the factory's, which outlives its calls
 };
 
-// The server end of a bidirectional stream, like grpc::ServerBidiReactor.
-template <typename Request, typename Response>
-class ServerBidiCall : public ServerCallBase {
+// What the server ends of streams share: writes and the finish, on Stream
+// (grpc::ServerAsyncReaderWriter or grpc::ServerAsyncWriter).
+template <typename Stream, typename Response>
+class ServerStreamCall : public ServerCallBase {
  protected:
-  ServerBidiCall() : ServerCallBase(/*notify_when_done=*/true) {}
-  grpc::ServerAsyncReaderWriter<Response, Request>* stream() {
-    return &stream_;
-  }
+  ServerStreamCall() : ServerCallBase(/*notify_when_done=*/true) {}
+  Stream* stream() { return &stream_; }
 
-  void StartRead(Request* into) {
-    Ref();
-    handoff_.Release();
-    StartOrder::Starting starting(start_order_);
-    stream_.Read(into, HandToGrpc(&read_tag_));
-  }
   void StartWrite(const Response* message) {
     Ref();
     handoff_.Release();
@@ -249,18 +243,9 @@ class ServerBidiCall : public ServerCallBase {
     stream_.Finish(status, HandToGrpc(&finish_tag_));
   }
 
-  virtual void OnReadDone(bool /*ok*/) {}
   virtual void OnWriteDone(bool /*ok*/) {}
 
  private:
-  void ReadDone(bool ok) {
-    start_order_.Reacting();
-    {
-      GrpcReaction reaction(handoff_);
-      OnReadDone(ok);
-    }
-    Unref();
-  }
   void WriteDone(bool ok) {
     start_order_.Reacting();
     {
@@ -275,61 +260,51 @@ class ServerBidiCall : public ServerCallBase {
     Unref();
   }
 
-  StartOrder start_order_;
-  grpc::ServerAsyncReaderWriter<Response, Request> stream_{&context()};
+  Stream stream_{&context()};
+  MemberTag<ServerStreamCall> write_tag_{this, &ServerStreamCall::WriteDone};
+  MemberTag<ServerStreamCall> finish_tag_{this, &ServerStreamCall::FinishDone};
+};
+
+// The server end of a bidirectional stream, like grpc::ServerBidiReactor.
+template <typename Request, typename Response>
+class ServerBidiCall
+    : public ServerStreamCall<grpc::ServerAsyncReaderWriter<Response, Request>,
+                              Response> {
+ protected:
+  void StartRead(Request* into) {
+    this->Ref();
+    this->handoff_.Release();
+    StartOrder::Starting starting(this->start_order_);
+    this->stream()->Read(into, HandToGrpc(&read_tag_));
+  }
+
+  virtual void OnReadDone(bool /*ok*/) {}
+
+ private:
+  void ReadDone(bool ok) {
+    this->start_order_.Reacting();
+    {
+      GrpcReaction reaction(this->handoff_);
+      OnReadDone(ok);
+    }
+    this->Unref();
+  }
+
   MemberTag<ServerBidiCall> read_tag_{this, &ServerBidiCall::ReadDone};
-  MemberTag<ServerBidiCall> write_tag_{this, &ServerBidiCall::WriteDone};
-  MemberTag<ServerBidiCall> finish_tag_{this, &ServerBidiCall::FinishDone};
 };
 
 // The server end of a server-streaming call, like grpc::ServerWriteReactor.
 template <typename Request, typename Response>
-class ServerWriteCall : public ServerCallBase {
+class ServerWriteCall
+    : public ServerStreamCall<grpc::ServerAsyncWriter<Response>, Response> {
  public:
   const Request& request() const { return request_; }
 
  protected:
-  ServerWriteCall() : ServerCallBase(/*notify_when_done=*/true) {}
   Request* mutable_request() { return &request_; }
-  grpc::ServerAsyncWriter<Response>* writer() { return &writer_; }
-
-  void StartWrite(const Response* message) {
-    Ref();
-    handoff_.Release();
-    StartOrder::Starting starting(start_order_);
-    writer_.Write(*message, HandToGrpc(&write_tag_));
-  }
-  // The finish operation takes over the "not finished" reference, so
-  // OnDone never runs on the thread that calls Finish (WatchHub::Stop ends
-  // its watchers under the lock that OnDone's Remove takes).
-  void Finish(grpc::Status status) {
-    handoff_.Release();
-    StartOrder::Starting starting(start_order_);
-    writer_.Finish(status, HandToGrpc(&finish_tag_));
-  }
-
-  virtual void OnWriteDone(bool /*ok*/) {}
 
  private:
-  void WriteDone(bool ok) {
-    start_order_.Reacting();
-    {
-      GrpcReaction reaction(handoff_);
-      OnWriteDone(ok);
-    }
-    Unref();
-  }
-  void FinishDone(bool /*ok*/) {
-    start_order_.Reacting();
-    handoff_.Acquire();
-    Unref();
-  }
-
   Request request_;
-  StartOrder start_order_;
-  grpc::ServerAsyncWriter<Response> writer_{&context()};
-  MemberTag<ServerWriteCall> write_tag_{this, &ServerWriteCall::WriteDone};
-  MemberTag<ServerWriteCall> finish_tag_{this, &ServerWriteCall::FinishDone};
 };
 
 // The client end of a bidirectional stream, like grpc::ClientBidiReactor:

@@ -72,10 +72,11 @@ inline CompletionTag* TakeFromGrpc(void* tag) {
 }
 
 // Orders the start of an operation before the reaction to its completion
-// for ThreadSanitizer, in the one place HandToGrpc cannot: gRPC reads the
-// message to send inside the call that starts the operation, after the
-// release, and the reaction may refill that message. gRPC orders the two;
-// TSan cannot see it. In TSan builds a mutex held while the operation
+// for ThreadSanitizer, where HandToGrpc cannot: gRPC works on the call
+// inside the function that starts the operation, after the release (it
+// reads the message to send, stores a finish's status), and the reaction
+// may refill that message or free the call. gRPC orders the two; TSan
+// cannot see it. In TSan builds a mutex held while the operation
 // starts and taken by the reaction first thing (the reaction cannot run
 // before the start has begun, so it waits for its end); nothing otherwise.
 class StartOrder {

@@ -40,7 +40,7 @@ class HealthService::Watcher final
  private:
   void RequestCall(grpc::ServerCompletionQueue* queue,
                    CompletionTag* tag) override {
-    health_.service_.RequestWatch(&context(), mutable_request(), writer(),
+    health_.service_.RequestWatch(&context(), mutable_request(), stream(),
                                   queue, queue, tag);
   }
   void Begin() override {

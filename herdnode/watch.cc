@@ -134,7 +134,7 @@ class WatchHub::Watcher final
  private:
   void RequestCall(grpc::ServerCompletionQueue* queue,
                    CompletionTag* tag) override {
-    service_.RequestWatch(&context(), mutable_request(), writer(), queue, queue,
+    service_.RequestWatch(&context(), mutable_request(), stream(), queue, queue,
                           tag);
   }
 
