@@ -119,8 +119,11 @@ boost::asio::awaitable<RpcResult<Response>> NodeClient::Call(
       InFlightCalls* in_flight = nullptr;
       std::shared_ptr<State> self;
       GrpcHandoff handoff;
+      // StartCall and Finish write into call after HandToGrpc's release.
+      StartOrder start_order;
 
       void Complete(bool /*ok*/) override {
+        start_order.Reacting();
         handoff.Acquire();
         // Never resume the coroutine on a poller thread: post to its
         // executor. Everything that refers to the event loop leaves the
@@ -159,6 +162,7 @@ boost::asio::awaitable<RpcResult<Response>> NodeClient::Call(
     state->call = ((*stub_).*method)(&state->context, state->request,
                                      pollers_.NextQueue());
     state->handoff.Release();
+    StartOrder::Starting starting(state->start_order);
     state->call->StartCall();
     state->call->Finish(&state->response, &state->status,
                         HandToGrpc(state.get()));
