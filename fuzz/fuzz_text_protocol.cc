@@ -1,17 +1,23 @@
 // libFuzzer target: the gateway's text protocol on arbitrary bytes. Beyond
 // "no crash" (ASan/UBSan catch that), it checks the rules every reply relies
 // on: the error reply echoes the line exactly, a parsed command is within its
-// documented ranges, and an AT line survives print-then-parse unchanged.
+// documented ranges, an AT line survives print-then-parse unchanged, and a
+// WHATSAT reply's JSON holds any place text without a blank line.
+#include <algorithm>
+#include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <string>
 #include <string_view>
 #include <variant>
 
 #include "gateway/protocol.h"
+#include "gateway/utf8.h"
 #include "google/protobuf/util/message_differencer.h"
+#include "nlohmann/json.hpp"
 
 namespace {
 
@@ -88,12 +94,37 @@ void CheckNumberFields(std::string_view text) {
   }
 }
 
-void CheckCollapseNewlines(std::string_view text) {
-  const std::string collapsed = herd::gateway::CollapseNewlines(text);
-  Require(collapsed.find("\n\n") == std::string::npos,
-          "CollapseNewlines leaves no blank line");
-  Require(collapsed.empty() || collapsed.back() != '\n',
-          "CollapseNewlines leaves no trailing newline");
+// A WHATSAT reply whose place holds the bytes as every text (a provider's
+// names are anyone's) and, as its latitude, the double their first 8 bytes
+// spell: one blank line, the reply's last; JSON that reads back the texts
+// (when UTF-8; else replaced, still JSON) and the number exactly.
+void CheckWhatsatReply(std::string_view text) {
+  herd::v1::Place place;
+  place.set_name(std::string(text));
+  place.set_place_id(std::string(text));
+  place.set_vicinity(std::string(text));
+  place.add_types(std::string(text));
+  double latitude = 0;
+  std::memcpy(&latitude, text.data(), std::min(text.size(), sizeof latitude));
+  place.set_latitude(latitude);
+  google::protobuf::RepeatedPtrField<herd::v1::Place> places;
+  *places.Add() = place;
+  const std::string reply = herd::gateway::FormatWhatsatReply({}, places);
+  Require(reply.size() >= 2 && reply.find("\n\n") == reply.size() - 2,
+          "a WHATSAT reply's only blank line is its end");
+  const size_t json_start = reply.find('\n') + 1;
+  const auto json = nlohmann::json::parse(
+      reply.begin() + static_cast<std::ptrdiff_t>(json_start), reply.end() - 2,
+      nullptr, /*allow_exceptions=*/false);
+  Require(!json.is_discarded(), "a WHATSAT reply's JSON parses");
+  const auto& result = json.at("results").at(0);
+  if (herd::gateway::IsValidUtf8(text)) {
+    Require(result.at("name") == text && result.at("types").at(0) == text,
+            "a WHATSAT reply's texts read back");
+  }
+  const auto& lat = result.at("geometry").at("location").at("lat");
+  Require(std::isfinite(latitude) ? lat == latitude : lat.is_null(),
+          "a WHATSAT reply's numbers read back exactly");
 }
 
 }  // namespace
@@ -103,6 +134,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   CheckFraming(line);
   CheckCommand(herd::gateway::ParseCommand(line));
   CheckNumberFields(line);
-  CheckCollapseNewlines(line);
+  CheckWhatsatReply(line);
   return 0;
 }

@@ -8,8 +8,9 @@
 #include "absl/status/status.h"
 #include "fmt/compile.h"
 #include "fmt/format.h"
+#include "gateway/places_json.h"
+#include "gateway/utf8.h"
 #include "herdnode/location_text.h"
-#include "nlohmann/json.hpp"
 
 namespace herd::gateway {
 namespace {
@@ -23,45 +24,6 @@ bool IsDigit(char c) { return c >= '0' && c <= '9'; }
 // std::string_view).
 std::string MessageOf(const absl::Status& status) {
   return {status.message().data(), status.message().size()};
-}
-
-// Well-formed UTF-8 (no overlong forms, no surrogates, nothing past
-// U+10FFFF). Client ids and server names become protobuf strings, which must
-// be UTF-8; everything else in a valid line is ASCII anyway.
-bool IsValidUtf8(std::string_view text) {
-  size_t i = 0;
-  while (i < text.size()) {
-    const auto lead = static_cast<unsigned char>(text[i]);
-    size_t length = 0;
-    uint32_t code_point = 0;
-    if (lead < 0x80) {
-      ++i;
-      continue;
-    } else if (lead >= 0xc2 && lead <= 0xdf) {
-      length = 2;
-      code_point = lead & 0x1fU;
-    } else if (lead >= 0xe0 && lead <= 0xef) {
-      length = 3;
-      code_point = lead & 0x0fU;
-    } else if (lead >= 0xf0 && lead <= 0xf4) {
-      length = 4;
-      code_point = lead & 0x07U;
-    } else {
-      return false;
-    }
-    if (text.size() - i < length) return false;
-    for (size_t k = 1; k < length; ++k) {
-      const auto next = static_cast<unsigned char>(text[i + k]);
-      if ((next & 0xc0U) != 0x80U) return false;
-      code_point = (code_point << 6U) | (next & 0x3fU);
-    }
-    const bool overlong = (length == 3 && code_point < 0x800) ||
-                          (length == 4 && code_point < 0x10000);
-    const bool surrogate = code_point >= 0xd800 && code_point <= 0xdfff;
-    if (overlong || surrogate || code_point > 0x10ffff) return false;
-    i += length;
-  }
-  return true;
 }
 
 // The first few fields of a line and how many it has in all: no command
@@ -277,49 +239,24 @@ std::string FormatErrorReply(std::string_view line) {
 
 std::string FormatPlacesJson(
     const google::protobuf::RepeatedPtrField<v1::Place>& places) {
-  nlohmann::json results = nlohmann::json::array();
-  for (const v1::Place& place : places) {
-    nlohmann::json types = nlohmann::json::array();
-    for (const std::string& type : place.types()) types.push_back(type);
-    results.push_back({
-        {"geometry",
-         {{"location",
-           {{"lat", place.latitude()}, {"lng", place.longitude()}}}}},
-        {"name", place.name()},
-        {"place_id", place.place_id()},
-        {"types", std::move(types)},
-        {"vicinity", place.vicinity()},
-    });
-  }
-  const bool empty = results.empty();
-  const nlohmann::json document = {
-      {"html_attributions", nlohmann::json::array()},
-      {"results", std::move(results)},
-      {"status", empty ? "ZERO_RESULTS" : "OK"},
-  };
-  // A place name from a provider may hold invalid UTF-8; replace it rather
-  // than throw, so one odd place never breaks the reply.
-  constexpr int kIndent = 3;
-  return document.dump(kIndent, ' ', /*ensure_ascii=*/false,
-                       nlohmann::json::error_handler_t::replace);
-}
-
-std::string CollapseNewlines(std::string_view text) {
-  std::string result;
-  result.reserve(text.size());
-  for (char c : text) {
-    if (c == '\n' && !result.empty() && result.back() == '\n') continue;
-    result.push_back(c);
-  }
-  while (!result.empty() && result.back() == '\n') result.pop_back();
-  return result;
+  std::string json;
+  json.reserve(PlacesJsonSizeHint(places));
+  AppendPlacesJson(places, json);
+  return json;
 }
 
 std::string FormatWhatsatReply(
     const v1::Location& location,
     const google::protobuf::RepeatedPtrField<v1::Place>& places) {
-  return fmt::format("{}\n{}\n\n", FormatAtLine(location),
-                     CollapseNewlines(FormatPlacesJson(places)));
+  fmt::memory_buffer at_line;
+  AppendAtLine(location, at_line);
+  std::string reply;
+  reply.reserve(at_line.size() + 3 + PlacesJsonSizeHint(places));
+  reply.append(at_line.data(), at_line.size());
+  reply += '\n';
+  AppendPlacesJson(places, reply);
+  reply += "\n\n";
+  return reply;
 }
 
 }  // namespace herd::gateway

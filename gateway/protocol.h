@@ -76,17 +76,13 @@ std::string FormatErrorReply(std::string_view line);
 
 // The Google Places Nearby Search shaped JSON document for places, pretty
 // printed with an indent of 3 spaces (what the classic herd relayed from
-// Google, and readable in a telnet session). Status "ZERO_RESULTS" when
-// places is empty, as Google does.
+// Google, and readable in a telnet session; see gateway/places_json.h).
+// Status "ZERO_RESULTS" when places is empty, as Google does.
 std::string FormatPlacesJson(
     const google::protobuf::RepeatedPtrField<v1::Place>& places);
 
-// Replaces every run of two or more "\n" with one and removes trailing
-// "\n"s, so a blank line can only mean "end of reply".
-std::string CollapseNewlines(std::string_view text);
-
-// The WHATSAT reply: AT line, "\n", the places JSON (newline rule applied),
-// "\n\n".
+// The WHATSAT reply: AT line, "\n", the places JSON (which has no blank
+// line: text newlines are escaped), "\n\n".
 std::string FormatWhatsatReply(
     const v1::Location& location,
     const google::protobuf::RepeatedPtrField<v1::Place>& places);

@@ -258,12 +258,6 @@ TEST(FormatTest, ErrorReplyCopiesTheLineWithoutTerminator) {
   EXPECT_EQ(FormatErrorReply(""), "? \n");
 }
 
-TEST(FormatTest, CollapseNewlines) {
-  EXPECT_EQ(CollapseNewlines("a\n\n\nb\n\nc\n\n"), "a\nb\nc");
-  EXPECT_EQ(CollapseNewlines("a\nb"), "a\nb");
-  EXPECT_EQ(CollapseNewlines("\n\n\n"), "");
-}
-
 v1::Place MakePlace(std::string name) {
   v1::Place place;
   place.set_place_id("id-" + name);
