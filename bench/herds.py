@@ -16,6 +16,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.request
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -249,7 +250,7 @@ class Herd(_ServerGroup):
     """One herd of servers on free loopback ports, started in `workdir`."""
 
     def __init__(self, kind, workdir, servers=SERVERS, links=LINKS,
-                 herdnode=None, log=True):
+                 herdnode=None, log=True, http=False):
         if kind not in KINDS:
             raise ValueError(f"unknown herd kind {kind!r}; known: {KINDS}")
         if kind == "herd" and not herdnode:
@@ -261,13 +262,15 @@ class Herd(_ServerGroup):
         self.herdnode = herdnode
         self.log = log
         count = len(self.servers)
-        ports = free_ports(3 * count)
+        ports = free_ports((4 if http else 3) * count)
         self.ports = dict(zip(self.servers, ports[:count]))
         # Ours: the node's gRPC peer port (mutual TLS); baselines: the peer
         # port.
         self.second_ports = dict(zip(self.servers, ports[count:2 * count]))
         # Ours: the plaintext operator port, where GetStatus/GetLocation are.
-        self.operator_ports = dict(zip(self.servers, ports[2 * count:]))
+        self.operator_ports = dict(zip(self.servers, ports[2 * count:3 * count]))
+        # Ours, with http: the HTTP listener's port (/metrics).
+        self.http_ports = dict(zip(self.servers, ports[3 * count:]))
         self.processes = {}
 
     def endpoint(self, name):
@@ -287,7 +290,9 @@ class Herd(_ServerGroup):
             lines = [
                 f'servers {{ name: "{n}" gateway_address: "{self.endpoint(n)}" '
                 f'grpc_address: "{HOST}:{self.second_ports[n]}" '
-                f'operator_address: "{HOST}:{self.operator_ports[n]}" }}'
+                f'operator_address: "{HOST}:{self.operator_ports[n]}"'
+                + (f' http_address: "{HOST}:{self.http_ports[n]}"'
+                   if n in self.http_ports else "") + " }"
                 for n in self.servers]
             lines += [f'links {{ a: "{a}" b: "{b}" }}' for a, b in self.links]
             lines.append(f'log_directory: "{logs}"')
@@ -385,6 +390,19 @@ class Herd(_ServerGroup):
 
     def rss_kib(self, name):
         return proc_status_kib(self.processes[name].pid, "VmRSS")
+
+    def metrics(self, name, timeout_s=5.0):
+        """{sample name: value} of our server's /metrics (needs http=True);
+        labelled samples keep their labels in the name."""
+        url = f"http://{HOST}:{self.http_ports[name]}/metrics"
+        with urllib.request.urlopen(url, timeout=timeout_s) as response:
+            text = response.read().decode("utf-8")
+        samples = {}
+        for line in text.splitlines():
+            if line and not line.startswith("#"):
+                sample, _, value = line.rpartition(" ")
+                samples[sample] = float(value)
+        return samples
 
 
 class Redis:

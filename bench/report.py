@@ -165,12 +165,17 @@ def _whatsat_rows(results):
     rows = []
     for query in whatsat.get("queries", []):
         latency = query["latency_us"]
+        lookup = query.get("lookup_us_mean")
+        overhead = (latency["mean_us"] - lookup
+                    if lookup is not None and latency.get("mean_us") is not None
+                    else None)
         rows.append(_row(
             f"`WHATSAT <client> {query['radius_km']} {query['count']}`",
             "near large cities" if query["near_cities"] else "anywhere (mostly ocean)",
             _num(query["places_mean"], 1), _num(query["whatsat_rps"]),
             _num(latency["p50_us"], 1), _num(latency["p99_us"], 1),
-            query["errors"]))
+            _num(latency.get("mean_us"), 1), _num(lookup, 1), _num(overhead, 1),
+            _num(query.get("cpu_us_per_whatsat"), 1), query["errors"]))
     return rows
 
 
@@ -374,11 +379,18 @@ def _cost_section(results):
         lines += [
             "Ours: WHATSAT on one idle node (embedded gazetteer), one "
             "connection, one request at a time, about a dozen clients (1 IAMAT "
-            "per 100 WHATSATs keeps them reported); latency in microseconds:",
+            "per 100 WHATSATs keeps them reported); latency in microseconds. "
+            "The places lookup is the provider's own time (the node's "
+            "`herd_places_request_duration_seconds`); without it, what the "
+            "herd adds (mean latency less the lookup: parsing, the gRPC call, "
+            "the reply's JSON, the sockets), which is what the baselines' fixed "
+            "empty answer compares with. CPU per WHATSAT from /proc/PID/stat:",
             "",
             "| query | clients | places per reply | WHATSAT/s | p50 | p99 "
-            "| wrong replies |",
-            "|---|---|---|---|---|---|---|", *_whatsat_rows(results), ""]
+            "| mean | places lookup (mean) | without the lookup (mean) "
+            "| CPU µs per WHATSAT | wrong replies |",
+            "|---|---|---|---|---|---|---|---|---|---|---|",
+            *_whatsat_rows(results), ""]
     elif whatsat:
         lines += [f"WHATSAT phase: {whatsat.get('failed') or whatsat.get('note')}", ""]
     return lines

@@ -298,7 +298,7 @@ def measure_whatsat(args, profile, workdir):
     at a time, clients near large cities (and, for comparison, the default
     query for clients anywhere on the globe, mostly ocean)."""
     herd = herds.Herd("herd", workdir / "whatsat", servers=("Hamilton",),
-                      links=(), herdnode=args.herdnode)
+                      links=(), herdnode=args.herdnode, http=True)
     result = {"queries": []}
     with herd:
         if not herd.whatsat_answers():
@@ -311,6 +311,7 @@ def measure_whatsat(args, profile, workdir):
         for radius, count, near_cities in cases:
             where = "near cities" if near_cities else "anywhere"
             log(f"whatsat: r={radius} n={count}, clients {where}")
+            before = _whatsat_usage(herd)
             run = herd_bench(args.herd_bench, [
                 f"--targets={endpoint}", "--connections=1",
                 f"--duration={profile['whatsat_s']}s", f"--mix={WHATSAT_MIX}",
@@ -320,6 +321,7 @@ def measure_whatsat(args, profile, workdir):
                 workdir / f"whatsat-r{radius}-n{count}-{where.replace(' ', '_')}.json",
                 profile["whatsat_s"] + 60)
             load = run["load"]
+            spent = _whatsat_spent(before, _whatsat_usage(herd), load["whatsat_ok"])
             result["queries"].append({
                 "radius_km": radius, "count": count, "near_cities": near_cities,
                 "whatsat_ok": load["whatsat_ok"],
@@ -327,9 +329,32 @@ def measure_whatsat(args, profile, workdir):
                 if load["elapsed_s"] else None,
                 "places_mean": load.get("whatsat_places_mean"),
                 "latency_us": load["whatsat_latency_us"],
-                "errors": load["errors"]["total"]})
+                "errors": load["errors"]["total"], **spent})
         result["crashed"] = herd.crashed()
     return result
+
+
+# The node's histogram of its places provider's calls (herdnode/metrics.cc).
+PLACES_SECONDS = "herd_places_request_duration_seconds"
+
+
+def _whatsat_usage(herd):
+    """The WHATSAT node's CPU ticks and its places provider's calls and
+    seconds so far."""
+    metrics = herd.metrics("Hamilton")
+    return (herds.cpu_ticks(herd.processes["Hamilton"].pid),
+            metrics.get(f"{PLACES_SECONDS}_count", 0.0),
+            metrics.get(f"{PLACES_SECONDS}_sum", 0.0))
+
+
+def _whatsat_spent(before, after, whatsats):
+    """Per WHATSAT between two _whatsat_usage samples: the node's CPU (the
+    1 % of IAMATs that keep the clients reported included) and the places
+    lookup's own time, so that the rest (parsing, the gRPC call, the reply's
+    JSON, the socket) shows as the herd's overhead."""
+    ticks, lookups, lookup_s = (b - a for a, b in zip(before, after))
+    return {"cpu_us_per_whatsat": ticks * herds.TICK_US / whatsats if whatsats else None,
+            "lookup_us_mean": lookup_s * 1e6 / lookups if lookups else None}
 
 
 def measure_memory(args, clients, workdir):
