@@ -228,6 +228,38 @@ def _cost_aims(results, ours):
     return lines
 
 
+def _floor_lines(results):
+    """What this machine's bare message hop (bench/message_floor) says about
+    the CPU per update at 4,000/s: the least a herd could spend passing one
+    message per hop, next to the 1/4-of-asyncio mark."""
+    floor = results.get("floor") or {}
+    hop = (floor.get("at_4000_per_s") or {}).get("hop_cpu_us")
+    if hop is None:
+        return []
+    back_to_back = (floor.get("back_to_back") or {}).get("hop_cpu_us")
+    lines = [f"- The machine's floor (`bench/message_floor`): one bare loopback "
+             f"TCP message hop (a send, the receiver woken in `epoll_wait`, a "
+             f"`recv`; no TLS, HTTP/2 or work) costs {hop:.1f} µs of CPU at "
+             f"4,000 hops/s ({_num(back_to_back, 1)} back to back)."]
+    cost = (_measured(results, "herd") or {}).get("fixed_cost") or {}
+    links = cost.get("links") or {}
+    messages = sum(link["batches"] or 0 for link in links.values())
+    if messages and cost.get("updates"):
+        per_update = messages / cost["updates"]
+        asyncio = _cost(_measured(results, "asyncio"), "fixed")
+        mark = f"; the 1/4-of-asyncio mark is {asyncio / 4:.0f} µs" if asyncio else ""
+        lines.append(
+            f"  At 4,000 IAMAT/s an update was {per_update:.2f} link messages "
+            "here; with the client's request and reply (at the server, one "
+            "receive and one send: a hop's worth), a herd doing nothing but "
+            "pass one bare message per hop would spend at least "
+            f"{(1 + per_update) * hop:.0f} µs per update herd-wide, and "
+            f"{(1 + 2 * per_update) * hop:.0f} µs with a flow-control message "
+            "answering each link message as gRPC 1.51's HTTP/2 does "
+            f"(docs/PERFORMANCE.md){mark}.")
+    return lines
+
+
 def _met(condition):
     return "met" if condition else "not met"
 
@@ -298,7 +330,8 @@ def _aims(results):
     if not ours:
         return ["- Our herd was not measured in this run: no aims to report."]
     lines = _throughput_aims(results, ours) + _half_load_aims(results, ours)
-    lines += _cost_aims(results, ours) + _whatsat_aim(results)
+    lines += (_cost_aims(results, ours) + _floor_lines(results)
+              + _whatsat_aim(results))
     memory = results.get("memory")
     if memory:
         per_client = memory["bytes_per_client"]

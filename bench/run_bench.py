@@ -2,6 +2,9 @@
 """The benchmark behind bench/run.sh: the same load against our herd, the
 three baseline herds and Redis, then a markdown table of ratios.
 
+First the machine's floor: what one bare loopback message hop costs in CPU
+(bench/message_floor), at 4,000 hops/s and back to back.
+
 Phases per herd (all on free loopback ports, all started and stopped here):
   peak   closed loop, IAMAT only, every connection to Hamilton: the single
          node's maximum throughput and its reply latency at saturation;
@@ -334,6 +337,27 @@ def measure_whatsat(args, profile, workdir):
     return result
 
 
+# message-floor's two runs: (round trips, µs between them). 250 µs apart is
+# the fixed phase's 4,000 messages a second.
+FLOOR_RUNS = {"at_4000_per_s": (4000, 250), "back_to_back": (20000, 0)}
+
+
+def measure_floor(binary, workdir):
+    """CPU of one bare loopback message hop on this machine (see
+    bench/message_floor/message_floor.cc), at 4,000/s and back to back."""
+    result = {}
+    for name, (round_trips, gap_us) in FLOOR_RUNS.items():
+        path = workdir / f"floor-{name}.json"
+        run = subprocess.run([str(binary), f"--round_trips={round_trips}",
+                              f"--gap_us={gap_us}", f"--json={path}"],
+                             capture_output=True, text=True, timeout=120, check=False)
+        if run.returncode != 0 or not path.exists():
+            raise RuntimeError(f"{binary} exited {run.returncode}: {run.stderr}")
+        result[name] = json.loads(path.read_text())
+        log(f"  floor {name}: {result[name]['hop_cpu_us']:.1f} CPU us per hop")
+    return result
+
+
 # The node's histogram of its places provider's calls (herdnode/metrics.cc).
 PLACES_SECONDS = "herd_places_request_duration_seconds"
 
@@ -428,6 +452,8 @@ def main():
                         help="skip the WHATSAT latency phase (ours)")
     parser.add_argument("--memory_clients", type=int,
                         help="clients for the memory test (0: skip)")
+    parser.add_argument("--message_floor", type=Path,
+                        help="message-floor binary (default: beside herd-bench)")
     parser.add_argument("--out", type=Path, help="results directory")
     args = parser.parse_args()
     mode = "quick" if args.quick else "full"
@@ -446,6 +472,15 @@ def main():
     results = {"mode": mode, "machine": machine_description(),
                "date": datetime.datetime.now().isoformat(timespec="seconds"),
                "profile": profile, "herds": {}}
+    floor = args.message_floor or args.herd_bench.parent / "message-floor"
+    if floor.exists():
+        log("floor: one bare loopback message hop")
+        try:
+            results["floor"] = measure_floor(floor, out)
+        except (RuntimeError, OSError, subprocess.TimeoutExpired) as error:
+            log(f"floor: FAILED: {error}")
+    else:
+        log(f"floor: skipped, no {floor}")
     for kind in kinds:
         try:
             results["herds"][kind] = measure_herd(kind, args, profile, out)
