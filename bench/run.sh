@@ -37,7 +37,7 @@ herdnode="$(absolute "${herdnode}")"
 [[ -x "${herdnode}" ]] || herdnode=""
 if [[ -z "${herd_bench}" ]]; then
   echo "run.sh: no herd-bench under ${build_dir}; build it first" \
-       "(cmake --build ${build_dir} --target herd-bench herdnode) or pass" \
+       "(cmake --build ${build_dir} --target herd-bench herdnode message-floor) or pass" \
        "--build_dir or --herd_bench" >&2
   exit 2
 fi
