@@ -24,15 +24,28 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 # ephemeral range, so an outgoing connection cannot take one meanwhile.
 sys.path.insert(0, str(REPO_ROOT / "tests" / "integration"))
 from ports import free_ports  # noqa: E402
+from local_herd import tail  # noqa: E402
+
+import herd_protos  # noqa: E402
 
 BENCH_DIR = Path(__file__).resolve().parent
 BASELINES_DIR = BENCH_DIR / "baselines"
 HOST = "127.0.0.1"
 
-# The reference herd of shared/PROTOCOL.md.
-SERVERS = ("Alford", "Bolden", "Hamilton", "Parker", "Powell")
-LINKS = (("Alford", "Parker"), ("Alford", "Powell"), ("Bolden", "Parker"),
-         ("Bolden", "Powell"), ("Hamilton", "Parker"))
+# The reference herd of docs/PROTOCOL.md, as the shipped herd file describes
+# it (its names and links; every herd here gets ports of its own).
+SHIPPED_HERD = REPO_ROOT / "deploy" / "herd.textproto"
+
+
+def _shipped_shape():
+    from google.protobuf import text_format
+    config = herd_protos.stubs().config_pb2.HerdConfig()
+    text_format.Parse(SHIPPED_HERD.read_text(encoding="utf-8"), config)
+    return (tuple(server.name for server in config.servers),
+            tuple((link.a, link.b) for link in config.links))
+
+
+SERVERS, LINKS = _shipped_shape()
 
 # kind -> command that runs one baseline server, given --name/--herd/--log.
 BASELINE_COMMANDS = {
@@ -195,20 +208,13 @@ def _wait_for_port(port, process, deadline, output):
         if process.poll() is not None:
             raise RuntimeError(
                 f"server exited with {process.returncode} before listening "
-                f"on {port}; its output ({output}):\n{_tail(output)}")
+                f"on {port}; its output ({output}):\n{tail(output)}")
         try:
             socket.create_connection((HOST, port), timeout=0.5).close()
             return
         except OSError:
             time.sleep(0.05)
     raise RuntimeError(f"nothing listens on {HOST}:{port}; see {output}")
-
-
-def _tail(path, lines=20):
-    try:
-        return "\n".join(Path(path).read_text(errors="replace").splitlines()[-lines:])
-    except OSError:
-        return "(no output)"
 
 
 class _ServerGroup:

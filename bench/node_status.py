@@ -2,38 +2,17 @@
 their operator ports: how many updates each node sent each peer, and in how
 many messages (batches) on the PropagateLocations stream.
 
-The Python stubs are generated from protos/ (tests/integration/stubs.py) into
-a temporary directory the first time they are needed. A node built before
+The Python stubs come from bench/herd_protos.py. A node built before
 PeerStatus had `batches_sent` reports none: its links' batch figures are
 None ("n/a" in the report).
 """
 
-import atexit
-import shutil
-import sys
-import tempfile
-
-import herds
-
-_STUBS_DIR = str(herds.REPO_ROOT / "tests" / "integration")
-_stubs = None
-
-
-def _load_stubs():
-    global _stubs
-    if _stubs is None:
-        if _STUBS_DIR not in sys.path:
-            sys.path.insert(0, _STUBS_DIR)
-        import stubs  # tests/integration/stubs.py: needs grpc_tools
-        out = tempfile.mkdtemp(prefix="herd-bench-stubs-")
-        atexit.register(shutil.rmtree, out, ignore_errors=True)
-        _stubs = stubs.generate(out)
-    return _stubs
+import herd_protos
 
 
 def has_batches_field():
     """Whether this tree's PeerStatus has batches_sent at all."""
-    peer_status = _load_stubs().herd_pb2.PeerStatus
+    peer_status = herd_protos.stubs().herd_pb2.PeerStatus
     return "batches_sent" in peer_status.DESCRIPTOR.fields_by_name
 
 
@@ -41,7 +20,7 @@ def read_links(targets, timeout_s=5.0):
     """{"A->B": {"updates_sent": n, "batches_sent": m or None}} over every
     node (name: gRPC host:port of its operator port)."""
     import grpc
-    stubs = _load_stubs()
+    stubs = herd_protos.stubs()
     batches = has_batches_field()
     links = {}
     for name, target in targets.items():
