@@ -14,14 +14,14 @@
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
 #include "absl/synchronization/mutex.h"
+#include "common/status_text.h"
 #include "gateway/gateway_server.h"
 #include "herdnode/config.h"
-#include "herdnode/grpc_log.h"
+#include "herdnode/mesh/tls_files.h"
 #include "herdnode/node.h"
+#include "herdnode/ops/grpc_log.h"
+#include "herdnode/ops/server_log.h"
 #include "herdnode/places/places_factory.h"
-#include "herdnode/server_log.h"
-#include "herdnode/status_text.h"
-#include "herdnode/tls_files.h"
 #include "spdlog/logger.h"
 
 ABSL_FLAG(std::string, config, "", "the herd file (protobuf text format)");

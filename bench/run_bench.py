@@ -358,7 +358,7 @@ def measure_floor(binary, workdir):
     return result
 
 
-# The node's histogram of its places provider's calls (herdnode/metrics.cc).
+# The node's histogram of its places provider's calls (herdnode/ops/metrics.cc).
 PLACES_SECONDS = "herd_places_request_duration_seconds"
 
 

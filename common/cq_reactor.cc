@@ -1,4 +1,4 @@
-#include "herdnode/cq_reactor.h"
+#include "common/cq_reactor.h"
 
 namespace herd {
 

@@ -17,8 +17,8 @@
 // Operations may be started from any thread (at most one read and one write
 // in flight, as gRPC requires); every hand-off goes through a GrpcHandoff so
 // that ThreadSanitizer sees the order gRPC guarantees (grpc_handoff.h).
-#ifndef HERD_HERDNODE_CQ_REACTOR_H_
-#define HERD_HERDNODE_CQ_REACTOR_H_
+#ifndef HERD_COMMON_CQ_REACTOR_H_
+#define HERD_COMMON_CQ_REACTOR_H_
 
 #include <atomic>
 #include <functional>
@@ -28,15 +28,15 @@
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
+#include "common/grpc_handoff.h"
+#include "common/grpc_pollers.h"
+#include "common/mutex.h"
 #include "grpcpp/client_context.h"
 #include "grpcpp/completion_queue.h"
 #include "grpcpp/server_context.h"
 #include "grpcpp/support/async_stream.h"
 #include "grpcpp/support/async_unary_call.h"
 #include "grpcpp/support/status.h"
-#include "herdnode/grpc_handoff.h"
-#include "herdnode/grpc_pollers.h"
-#include "herdnode/mutex.h"
 
 namespace herd {
 
@@ -481,4 +481,4 @@ class ClientBidiCall {
 
 }  // namespace herd
 
-#endif  // HERD_HERDNODE_CQ_REACTOR_H_
+#endif  // HERD_COMMON_CQ_REACTOR_H_

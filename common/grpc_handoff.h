@@ -16,8 +16,8 @@
 // before handing the object to gRPC, Acquire() first thing in the callback
 // gRPC makes for it. It costs one uncontended atomic operation each, and it
 // orders nothing that gRPC does not already order.
-#ifndef HERD_HERDNODE_GRPC_HANDOFF_H_
-#define HERD_HERDNODE_GRPC_HANDOFF_H_
+#ifndef HERD_COMMON_GRPC_HANDOFF_H_
+#define HERD_COMMON_GRPC_HANDOFF_H_
 
 #include <atomic>
 #include <cstdint>
@@ -58,4 +58,4 @@ class GrpcReaction {
 
 }  // namespace herd
 
-#endif  // HERD_HERDNODE_GRPC_HANDOFF_H_
+#endif  // HERD_COMMON_GRPC_HANDOFF_H_

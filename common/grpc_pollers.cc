@@ -1,4 +1,4 @@
-#include "herdnode/grpc_pollers.h"
+#include "common/grpc_pollers.h"
 
 #include <pthread.h>
 

@@ -13,8 +13,8 @@
 // A completion queue returns tags; every tag given to gRPC in herd is a
 // CompletionTag, whose Complete(ok) runs on the poller thread of the queue
 // it was started on.
-#ifndef HERD_HERDNODE_GRPC_POLLERS_H_
-#define HERD_HERDNODE_GRPC_POLLERS_H_
+#ifndef HERD_COMMON_GRPC_POLLERS_H_
+#define HERD_COMMON_GRPC_POLLERS_H_
 
 #include <atomic>
 #include <cstddef>
@@ -165,4 +165,4 @@ class GrpcPollers {
 
 }  // namespace herd
 
-#endif  // HERD_HERDNODE_GRPC_POLLERS_H_
+#endif  // HERD_COMMON_GRPC_POLLERS_H_

@@ -1,4 +1,4 @@
-#include "herdnode/location_text.h"
+#include "common/location_text.h"
 
 #include <charconv>
 #include <chrono>

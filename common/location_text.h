@@ -2,8 +2,8 @@
 // time stamps, parsed exactly, and the AT line's signed time difference.
 // Shared by the node (which validates reports) and the gateway (which
 // formats replies).
-#ifndef HERD_HERDNODE_LOCATION_TEXT_H_
-#define HERD_HERDNODE_LOCATION_TEXT_H_
+#ifndef HERD_COMMON_LOCATION_TEXT_H_
+#define HERD_COMMON_LOCATION_TEXT_H_
 
 #include <compare>
 #include <cstddef>
@@ -60,4 +60,4 @@ std::string QuoteForMessage(std::string_view text);
 
 }  // namespace herd
 
-#endif  // HERD_HERDNODE_LOCATION_TEXT_H_
+#endif  // HERD_COMMON_LOCATION_TEXT_H_

@@ -6,8 +6,8 @@
 // guards as a race. std::mutex goes through pthread, which TSan intercepts, so
 // the TSan build checks our locking for real. The annotations keep clang's
 // -Wthread-safety analysis and the GUARDED_BY documentation we had.
-#ifndef HERD_HERDNODE_MUTEX_H_
-#define HERD_HERDNODE_MUTEX_H_
+#ifndef HERD_COMMON_MUTEX_H_
+#define HERD_COMMON_MUTEX_H_
 
 #include <chrono>
 #include <condition_variable>
@@ -121,4 +121,4 @@ class ABSL_SCOPED_LOCKABLE MutexLock {
 
 }  // namespace herd
 
-#endif  // HERD_HERDNODE_MUTEX_H_
+#endif  // HERD_COMMON_MUTEX_H_

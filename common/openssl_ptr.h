@@ -1,8 +1,8 @@
 // RAII owners of OpenSSL objects: a std::unique_ptr that frees with the
 // object's own free function, e.g. OpenSslPtr<X509, X509_free>. Shared by
 // the node's TLS file checks and the gateway's TLS listener.
-#ifndef HERD_HERDNODE_OPENSSL_PTR_H_
-#define HERD_HERDNODE_OPENSSL_PTR_H_
+#ifndef HERD_COMMON_OPENSSL_PTR_H_
+#define HERD_COMMON_OPENSSL_PTR_H_
 
 #include <memory>
 
@@ -21,4 +21,4 @@ using OpenSslPtr = std::unique_ptr<T, OpenSslFree<Free>>;
 
 }  // namespace herd
 
-#endif  // HERD_HERDNODE_OPENSSL_PTR_H_
+#endif  // HERD_COMMON_OPENSSL_PTR_H_

@@ -4,8 +4,8 @@
 // element's Clear() deletes its singular sub-messages (a
 // ReportLocationResponse's Location, its Instants, and their strings), and
 // gRPC clears a message before parsing into it.
-#ifndef HERD_HERDNODE_PROTO_REUSE_H_
-#define HERD_HERDNODE_PROTO_REUSE_H_
+#ifndef HERD_COMMON_PROTO_REUSE_H_
+#define HERD_COMMON_PROTO_REUSE_H_
 
 #include <cstddef>
 #include <memory>
@@ -76,4 +76,4 @@ class ParseArena {
 
 }  // namespace herd
 
-#endif  // HERD_HERDNODE_PROTO_REUSE_H_
+#endif  // HERD_COMMON_PROTO_REUSE_H_

@@ -2,8 +2,8 @@
 // its own type: fmt cannot print it and std::string converts it only
 // explicitly, so every place that logs or forwards a message goes through
 // here.
-#ifndef HERD_HERDNODE_STATUS_TEXT_H_
-#define HERD_HERDNODE_STATUS_TEXT_H_
+#ifndef HERD_COMMON_STATUS_TEXT_H_
+#define HERD_COMMON_STATUS_TEXT_H_
 
 #include <string>
 
@@ -17,4 +17,4 @@ inline std::string StatusMessage(const absl::Status& status) {
 
 }  // namespace herd
 
-#endif  // HERD_HERDNODE_STATUS_TEXT_H_
+#endif  // HERD_COMMON_STATUS_TEXT_H_

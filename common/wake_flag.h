@@ -5,13 +5,13 @@
 // locks) has its condition evaluated by every unlock of that mutex. A thread
 // that sleeps on a WakeFlag instead costs the busy path nothing: it is looked
 // at only when the flag is raised.
-#ifndef HERD_HERDNODE_WAKE_FLAG_H_
-#define HERD_HERDNODE_WAKE_FLAG_H_
+#ifndef HERD_COMMON_WAKE_FLAG_H_
+#define HERD_COMMON_WAKE_FLAG_H_
 
 #include <chrono>
 
 #include "absl/base/thread_annotations.h"
-#include "herdnode/mutex.h"
+#include "common/mutex.h"
 
 namespace herd {
 
@@ -48,4 +48,4 @@ class WakeFlag {
 
 }  // namespace herd
 
-#endif  // HERD_HERDNODE_WAKE_FLAG_H_
+#endif  // HERD_COMMON_WAKE_FLAG_H_

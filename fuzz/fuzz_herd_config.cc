@@ -14,6 +14,7 @@
 #include <string>
 #include <string_view>
 
+#include "common/host_port.h"
 #include "google/protobuf/text_format.h"
 #include "google/protobuf/util/message_differencer.h"
 #include "herdnode/config.h"

@@ -8,8 +8,8 @@
 #include <algorithm>
 
 #include "boost/asio/buffer.hpp"
+#include "common/openssl_ptr.h"
 #include "fmt/format.h"
-#include "herdnode/openssl_ptr.h"
 
 namespace herd::gateway {
 namespace {

@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <array>
-#include <charconv>
 #include <chrono>
 #include <deque>
 #include <exception>
@@ -30,13 +29,16 @@
 #include "boost/asio/steady_timer.hpp"
 #include "boost/asio/use_awaitable.hpp"
 #include "boost/asio/write.hpp"
+#include "common/gateway_limits.h"
+#include "common/listen_address.h"
+#include "common/location_text.h"
+#include "common/status_text.h"
 #include "fmt/format.h"
 #include "gateway/client_stream.h"
 #include "gateway/client_tls.h"
 #include "gateway/node_client.h"
 #include "gateway/protocol.h"
 #include "gateway/report_batcher.h"
-#include "herdnode/location_text.h"
 
 namespace herd::gateway {
 namespace {
@@ -47,14 +49,14 @@ using boost::system::error_code;
 using Clock = std::chrono::steady_clock;
 
 // GatewayLimits with its zero fields replaced by the documented defaults
-// (config.proto).
+// (common/gateway_limits.h), in the units the gateway uses.
 struct Limits {
-  size_t max_line_bytes = 4096;
-  size_t max_connections = 10000;
-  size_t max_pending_output_bytes = size_t{1} << 20;
-  std::chrono::seconds idle_timeout{300};
-  size_t max_pipelined_requests = 64;
-  unsigned threads = 1;
+  size_t max_line_bytes;
+  size_t max_connections;
+  size_t max_pending_output_bytes;
+  std::chrono::seconds idle_timeout;
+  size_t max_pipelined_requests;
+  unsigned threads;
 };
 
 // How long an IAMAT that finds the node's stream idle waits for company
@@ -64,27 +66,13 @@ std::chrono::microseconds ReportLinger(const v1::GatewayLimits& configured) {
 }
 
 Limits ResolveLimits(const v1::GatewayLimits& configured) {
-  Limits limits;
-  if (configured.max_line_bytes() != 0) {
-    limits.max_line_bytes = configured.max_line_bytes();
-  }
-  if (configured.max_connections() != 0) {
-    limits.max_connections = configured.max_connections();
-  }
-  if (configured.max_pending_output_bytes() != 0) {
-    limits.max_pending_output_bytes = configured.max_pending_output_bytes();
-  }
-  if (configured.idle_timeout_seconds() != 0) {
-    limits.idle_timeout =
-        std::chrono::seconds(configured.idle_timeout_seconds());
-  }
-  if (configured.max_pipelined_requests() != 0) {
-    limits.max_pipelined_requests = configured.max_pipelined_requests();
-  }
-  limits.threads = configured.threads() != 0
-                       ? configured.threads()
-                       : std::max(1U, std::thread::hardware_concurrency());
-  return limits;
+  const v1::GatewayLimits limits = GatewayLimitsWithDefaults(configured);
+  return {limits.max_line_bytes(),
+          limits.max_connections(),
+          limits.max_pending_output_bytes(),
+          std::chrono::seconds(limits.idle_timeout_seconds()),
+          limits.max_pipelined_requests(),
+          limits.threads()};
 }
 
 // After the last reply of a closing connection, how long the client gets to
@@ -106,73 +94,10 @@ constexpr std::string_view kBusyReply = "? server busy: too many connections\n";
 // idle timeout (README, "Limits").
 constexpr std::chrono::seconds kTlsHandshakeTimeout{10};
 
-// ::ffff:127.0.0.2 and 127.0.0.2 are the same peer.
-asio::ip::address Normalize(const asio::ip::address& address) {
-  if (address.is_v6() && address.to_v6().is_v4_mapped()) {
-    return asio::ip::make_address_v4(asio::ip::v4_mapped, address.to_v6());
-  }
-  return address;
-}
-
-std::string FormatEndpoint(const tcp::endpoint& endpoint) {
-  const asio::ip::address address = Normalize(endpoint.address());
-  return address.is_v6()
-             ? fmt::format("[{}]:{}", address.to_string(), endpoint.port())
-             : fmt::format("{}:{}", address.to_string(), endpoint.port());
-}
-
-// "host:port" or "[v6 address]:port"; host may be a name (resolved once,
-// here, before any event loop runs).
-absl::StatusOr<tcp::endpoint> ResolveListenAddress(std::string_view text,
-                                                   asio::io_context& context) {
-  const auto bad = [&](std::string_view why) {
-    return absl::InvalidArgumentError(
-        fmt::format("gateway listen address '{}': {}", text, why));
-  };
-  std::string_view host;
-  std::string_view port_text;
-  if (!text.empty() && text.front() == '[') {
-    const size_t close = text.find(']');
-    if (close == std::string_view::npos || close + 1 >= text.size() ||
-        text[close + 1] != ':') {
-      return bad("expected [IPv6 address]:port");
-    }
-    host = text.substr(1, close - 1);
-    port_text = text.substr(close + 2);
-  } else {
-    const size_t colon = text.rfind(':');
-    if (colon == std::string_view::npos) return bad("expected host:port");
-    host = text.substr(0, colon);
-    port_text = text.substr(colon + 1);
-    if (host.find(':') != std::string_view::npos) {
-      return bad("an IPv6 address must be in brackets, like [::1]:7000");
-    }
-  }
-  uint32_t port = 0;
-  const auto [end, error] = std::from_chars(
-      port_text.data(), port_text.data() + port_text.size(), port);
-  if (port_text.empty() || error != std::errc{} ||
-      end != port_text.data() + port_text.size() || port > 65535) {
-    return bad("port must be a number from 0 to 65535");
-  }
-  if (host.empty()) return bad("missing host");
-  error_code ec;
-  const asio::ip::address address =
-      asio::ip::make_address(std::string(host), ec);
-  if (!ec) return tcp::endpoint(address, static_cast<uint16_t>(port));
-  tcp::resolver resolver(context);
-  const auto results =
-      resolver.resolve(host, port_text, tcp::resolver::passive, ec);
-  if (ec || results.empty()) {
-    return bad(fmt::format("cannot resolve host: {}",
-                           ec ? ec.message() : "no addresses"));
-  }
-  return results.begin()->endpoint();
-}
-
 // Logs a reply going out: its first line, and its size if it has more (the
 // log escapes control and non-ASCII bytes itself: see
-// herdnode/server_log.cc). Formats straight into the log: nothing allocated.
+// herdnode/ops/server_log.cc). Formats straight into the log: nothing
+// allocated.
 void LogReply(spdlog::logger& log, uint64_t connection_id,
               std::string_view reply) {
   const size_t newline = reply.find('\n');
@@ -888,7 +813,7 @@ class GatewayServer::Impl {
         return absl::InvalidArgumentError(fmt::format(
             "trusted peer address '{}' is not an IP address", text));
       }
-      context_.trusted_peers.push_back(Normalize(address));
+      context_.trusted_peers.push_back(UnmappedAddress(address));
     }
     if (!tls_.address.empty()) {
       absl::StatusOr<std::unique_ptr<asio::ssl::context>> tls =
@@ -947,7 +872,11 @@ class GatewayServer::Impl {
   absl::Status Open(Listener& listener) {
     tcp::acceptor& acceptor = listener.acceptor;
     auto endpoint = ResolveListenAddress(listener.address, loops_.first());
-    if (!endpoint.ok()) return endpoint.status();
+    if (!endpoint.ok()) {
+      return absl::InvalidArgumentError(
+          fmt::format("gateway listen address ({}): {}", listener.kind,
+                      StatusMessage(endpoint.status())));
+    }
     error_code ec;
     const auto fail = [&](std::string_view step) {
       return absl::UnavailableError(fmt::format("gateway cannot {} {} ({}): {}",
@@ -967,7 +896,7 @@ class GatewayServer::Impl {
   }
 
   bool IsTrusted(const asio::ip::address& address) const {
-    const asio::ip::address normalized = Normalize(address);
+    const asio::ip::address normalized = UnmappedAddress(address);
     return std::find(context_.trusted_peers.begin(),
                      context_.trusted_peers.end(),
                      normalized) != context_.trusted_peers.end();

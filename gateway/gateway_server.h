@@ -10,10 +10,10 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "common/grpc_pollers.h"
 #include "gateway/gateway_observer.h"
 #include "grpcpp/channel.h"
 #include "herd/v1/config.pb.h"
-#include "herdnode/grpc_pollers.h"
 #include "spdlog/logger.h"
 
 namespace herd::gateway {

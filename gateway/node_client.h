@@ -22,13 +22,13 @@
 #include "boost/asio/post.hpp"
 #include "boost/asio/prefer.hpp"
 #include "boost/asio/use_awaitable.hpp"
+#include "common/grpc_handoff.h"
+#include "common/grpc_pollers.h"
 #include "grpcpp/channel.h"
 #include "grpcpp/client_context.h"
 #include "grpcpp/support/async_unary_call.h"
 #include "grpcpp/support/status.h"
 #include "herd/v1/herd.grpc.pb.h"
-#include "herdnode/grpc_handoff.h"
-#include "herdnode/grpc_pollers.h"
 
 namespace herd::gateway {
 

@@ -6,17 +6,15 @@
 #include <system_error>
 
 #include "absl/status/status.h"
+#include "common/location_text.h"
+#include "common/whatsat_limits.h"
 #include "fmt/compile.h"
 #include "fmt/format.h"
 #include "gateway/places_json.h"
 #include "gateway/utf8.h"
-#include "herdnode/location_text.h"
 
 namespace herd::gateway {
 namespace {
-
-constexpr int kMaxRadiusKm = 50;
-constexpr uint32_t kMaxResults = 20;
 
 bool IsFieldSeparator(char c) { return c == ' ' || c == '\t'; }
 bool IsDigit(char c) { return c >= '0' && c <= '9'; }
@@ -101,12 +99,13 @@ Command ParseWhatsat(const FirstFields& fields) {
   command.client_id = std::string(fields[1]);
   if (!ParseRadiusKm(fields[2], command.radius_km)) {
     return InvalidCommand{fmt::format(
-        "radius '{}' is not a decimal number of km with 0 < r <= 50",
-        fields[2])};
+        "radius '{}' is not a decimal number of km with 0 < r <= {}", fields[2],
+        kWhatsatMaxRadiusKm)};
   }
   if (!ParseMaxResults(fields[3], command.max_results)) {
-    return InvalidCommand{fmt::format(
-        "bound '{}' is not an integer n with 0 < n <= 20", fields[3])};
+    return InvalidCommand{
+        fmt::format("bound '{}' is not an integer n with 0 < n <= {}",
+                    fields[3], kWhatsatMaxResults)};
   }
   return command;
 }
@@ -192,8 +191,8 @@ bool ParseRadiusKm(std::string_view text, double& radius_km) {
   if (significant_whole.size() > 2) return false;
   int whole_value = 0;
   for (char c : significant_whole) whole_value = whole_value * 10 + (c - '0');
-  if (whole_value > kMaxRadiusKm) return false;
-  if (whole_value == kMaxRadiusKm && !fraction_is_zero) return false;
+  if (whole_value > kWhatsatMaxRadiusKm) return false;
+  if (whole_value == kWhatsatMaxRadiusKm && !fraction_is_zero) return false;
   if (whole_value == 0 && fraction_is_zero) return false;
 
   const std::string normalized = fmt::format(
@@ -214,7 +213,7 @@ bool ParseMaxResults(std::string_view text, uint32_t& max_results) {
   const auto [end, error] =
       std::from_chars(text.data(), text.data() + text.size(), value);
   if (error != std::errc{} || end != text.data() + text.size()) return false;
-  if (value == 0 || value > kMaxResults) return false;
+  if (value == 0 || value > kWhatsatMaxResults) return false;
   max_results = value;
   return true;
 }

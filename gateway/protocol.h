@@ -1,4 +1,4 @@
-// The herd's text protocol (see /work/shared/PROTOCOL.md) as pure functions:
+// The herd's text protocol (docs/PROTOCOL.md) as pure functions:
 // lines to commands, and locations/places to reply text. No I/O here, so every
 // rule can be unit-tested byte for byte.
 #ifndef HERD_GATEWAY_PROTOCOL_H_

@@ -3,9 +3,10 @@
 #include <algorithm>
 #include <utility>
 
+#include "common/cq_reactor.h"
+#include "common/grpc_status.h"
+#include "common/proto_reuse.h"
 #include "grpcpp/client_context.h"
-#include "herdnode/cq_reactor.h"
-#include "herdnode/proto_reuse.h"
 
 namespace herd::gateway {
 namespace {
@@ -18,14 +19,6 @@ constexpr int kMaxReportsPerMessage = 512;
 constexpr int kPipelinedReports = 8;
 // Room for the results of a few dozen reports without a further block.
 constexpr size_t kResponseArenaBytes = size_t{32} * 1024;
-
-grpc::Status ResultStatus(const v1::LocationReportResult& result) {
-  const int code = result.code();
-  const bool known = code > 0 && code <= grpc::StatusCode::UNAUTHENTICATED;
-  return grpc::Status(
-      known ? static_cast<grpc::StatusCode>(code) : grpc::StatusCode::UNKNOWN,
-      result.error_message());
-}
 
 }  // namespace
 
@@ -104,8 +97,11 @@ class ReportBatcher::Stream final
         answer.waiter->OnReportDone(answer.tag, grpc::Status::OK,
                                     &answer.result->response());
       } else {
-        answer.waiter->OnReportDone(answer.tag, ResultStatus(*answer.result),
-                                    nullptr);
+        answer.waiter->OnReportDone(
+            answer.tag,
+            GrpcStatusFromCode(answer.result->code(),
+                               answer.result->error_message()),
+            nullptr);
       }
     }
     answers_.clear();

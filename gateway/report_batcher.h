@@ -21,11 +21,11 @@
 
 #include "absl/base/thread_annotations.h"
 #include "boost/asio/steady_timer.hpp"
+#include "common/grpc_pollers.h"
+#include "common/mutex.h"
 #include "grpcpp/channel.h"
 #include "grpcpp/support/status.h"
 #include "herd/v1/herd.grpc.pb.h"
-#include "herdnode/grpc_pollers.h"
-#include "herdnode/mutex.h"
 
 namespace herd::gateway {
 

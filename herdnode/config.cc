@@ -1,30 +1,22 @@
 #include "herdnode/config.h"
 
-#include <arpa/inet.h>
-
 #include <algorithm>
 #include <cctype>
-#include <charconv>
 #include <fstream>
 #include <sstream>
-#include <thread>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "common/gateway_limits.h"
+#include "common/host_port.h"
 #include "google/protobuf/io/tokenizer.h"
 #include "google/protobuf/text_format.h"
 
 namespace herd {
 namespace {
-
-constexpr uint32_t kDefaultMaxLineBytes = 4096;
-constexpr uint32_t kDefaultMaxConnections = 10000;
-constexpr uint32_t kDefaultMaxPendingOutputBytes = 1 << 20;
-constexpr uint32_t kDefaultIdleTimeoutSeconds = 300;
-constexpr uint32_t kDefaultMaxPipelinedRequests = 64;
 
 // Collects the text-format parser's complaints with 1-based line:column.
 class CollectingErrors : public google::protobuf::io::ErrorCollector {
@@ -52,13 +44,6 @@ bool HasWhitespaceOrControl(std::string_view text) {
   return std::any_of(text.begin(), text.end(), [](char c) {
     const auto u = static_cast<unsigned char>(c);
     return std::isspace(u) != 0 || std::iscntrl(u) != 0;
-  });
-}
-
-bool IsHostName(std::string_view host) {
-  return !host.empty() && std::all_of(host.begin(), host.end(), [](char c) {
-    return absl::ascii_isalnum(static_cast<unsigned char>(c)) || c == '-' ||
-           c == '.' || c == '_';
   });
 }
 
@@ -220,52 +205,6 @@ absl::Status ValidateLinks(const v1::HerdConfig& config) {
 
 }  // namespace
 
-absl::StatusOr<HostPort> ParseHostPort(std::string_view address) {
-  const auto bad = [&](std::string_view why) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "address '", std::string(address), "' ", std::string(why)));
-  };
-  const size_t colon = address.rfind(':');
-  if (colon == std::string_view::npos) {
-    return bad("is not host:port");
-  }
-  std::string_view host = address.substr(0, colon);
-  const std::string_view port_text = address.substr(colon + 1);
-  HostPort result;
-  if (!host.empty() && host.front() == '[') {
-    if (host.size() < 3 || host.back() != ']') {
-      return bad("has an unclosed IPv6 bracket");
-    }
-    host = host.substr(1, host.size() - 2);
-    in6_addr v6{};
-    if (inet_pton(AF_INET6, std::string(host).c_str(), &v6) != 1) {
-      return bad("has an invalid IPv6 address in brackets");
-    }
-  } else if (host.find(':') != std::string_view::npos) {
-    return bad("has an IPv6 address without brackets (write [::1]:port)");
-  } else if (!IsHostName(host)) {
-    return bad("has no valid host name or IPv4 address");
-  }
-  uint32_t port = 0;
-  const auto [end, error] = std::from_chars(
-      port_text.data(), port_text.data() + port_text.size(), port);
-  if (port_text.empty() || error != std::errc{} ||
-      end != port_text.data() + port_text.size() || port < 1 || port > 65535) {
-    return bad("has a port that is not a number in 1..65535");
-  }
-  result.host = std::string(host);
-  result.port = static_cast<uint16_t>(port);
-  return result;
-}
-
-bool IsIpAddress(std::string_view text) {
-  const std::string copy(text);
-  in_addr v4{};
-  in6_addr v6{};
-  return inet_pton(AF_INET, copy.c_str(), &v4) == 1 ||
-         inet_pton(AF_INET6, copy.c_str(), &v6) == 1;
-}
-
 absl::Status ValidateHerdConfig(const v1::HerdConfig& config) {
   if (absl::Status status = ValidateServers(config); !status.ok()) {
     return status;
@@ -322,24 +261,7 @@ std::vector<std::string> LinkedPeers(const v1::HerdConfig& config,
 }
 
 v1::GatewayLimits EffectiveGatewayLimits(const v1::HerdConfig& config) {
-  v1::GatewayLimits limits = config.gateway_limits();
-  const auto or_default = [](uint32_t value, uint32_t fallback) {
-    return value != 0 ? value : fallback;
-  };
-  limits.set_max_line_bytes(
-      or_default(limits.max_line_bytes(), kDefaultMaxLineBytes));
-  limits.set_max_connections(
-      or_default(limits.max_connections(), kDefaultMaxConnections));
-  limits.set_max_pending_output_bytes(or_default(
-      limits.max_pending_output_bytes(), kDefaultMaxPendingOutputBytes));
-  limits.set_idle_timeout_seconds(
-      or_default(limits.idle_timeout_seconds(), kDefaultIdleTimeoutSeconds));
-  limits.set_max_pipelined_requests(or_default(limits.max_pipelined_requests(),
-                                               kDefaultMaxPipelinedRequests));
-  // hardware_concurrency() may say 0 when it cannot tell.
-  limits.set_threads(or_default(
-      limits.threads(), std::max(1u, std::thread::hardware_concurrency())));
-  return limits;
+  return GatewayLimitsWithDefaults(config.gateway_limits());
 }
 
 uint32_t EffectiveMaxClientTimeAheadSeconds(const v1::HerdConfig& config) {

@@ -26,17 +26,6 @@ absl::StatusOr<v1::HerdConfig> LoadHerdConfig(const std::string& path);
 // (config.proto).
 absl::Status ValidateHerdConfig(const v1::HerdConfig& config);
 
-struct HostPort {
-  std::string host;  // without the brackets of an IPv6 literal
-  uint16_t port = 0;
-};
-
-// Parses "host:port" or "[v6]:port" with port 1..65535.
-absl::StatusOr<HostPort> ParseHostPort(std::string_view address);
-
-// True if text is an IPv4 or IPv6 address (no brackets, no port).
-bool IsIpAddress(std::string_view text);
-
 // The server called name; the error lists the names the herd does have.
 absl::StatusOr<const v1::ServerConfig*> FindServer(const v1::HerdConfig& config,
                                                    std::string_view name);

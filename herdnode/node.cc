@@ -8,8 +8,8 @@
 #include "grpcpp/server_builder.h"
 #include "herdnode/config.h"
 #include "herdnode/local_caller.h"
-#include "herdnode/status/status_page.h"
-#include "herdnode/timed_places.h"
+#include "herdnode/ops/status/status_page.h"
+#include "herdnode/ops/timed_places.h"
 
 namespace herd {
 namespace {

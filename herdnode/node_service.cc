@@ -5,27 +5,21 @@
 #include "absl/functional/any_invocable.h"
 #include "absl/random/random.h"
 #include "absl/strings/str_cat.h"
+#include "common/grpc_status.h"
+#include "common/location_text.h"
+#include "common/status_text.h"
+#include "common/whatsat_limits.h"
 #include "fmt/format.h"
 #include "herdnode/local_caller.h"
-#include "herdnode/location_check.h"
-#include "herdnode/location_text.h"
-#include "herdnode/propagate_stream.h"
+#include "herdnode/mesh/location_check.h"
+#include "herdnode/mesh/propagate_stream.h"
 #include "herdnode/report_stream.h"
-#include "herdnode/status_text.h"
 
 namespace herd {
 namespace {
 
 constexpr uint32_t kDefaultSyncPage = 1000;
 constexpr uint32_t kMaxSyncPage = 10000;
-constexpr double kMaxRadiusKm = 50;
-constexpr uint32_t kMaxResults = 20;
-
-// absl and gRPC share the canonical status code numbers.
-grpc::Status ToGrpc(const absl::Status& status) {
-  return grpc::Status(static_cast<grpc::StatusCode>(status.code()),
-                      StatusMessage(status));
-}
 
 // Floods location and finishes the call once its outcome may be
 // acknowledged: with durability on, once the update is on disk (see
@@ -38,18 +32,19 @@ template <typename Call>
 void FloodThenFinish(Call& call, Flooder& flooder, const v1::Location& location,
                      std::string_view from,
                      absl::AnyInvocable<void(v1::UpdateOutcome)> set_outcome) {
-  flooder.Flood(location, from,
-                [call = &call, set_outcome = std::move(set_outcome)](
-                    v1::UpdateOutcome outcome, absl::Status durable) mutable {
-                  if (!durable.ok()) {
-                    call->Finish(grpc::Status(
-                        grpc::StatusCode::UNAVAILABLE,
-                        "update not acknowledged: " + StatusMessage(durable)));
-                    return;
-                  }
-                  set_outcome(outcome);
-                  call->Finish(grpc::Status::OK);
-                });
+  flooder.Flood(
+      location, from,
+      [call = &call, set_outcome = std::move(set_outcome)](
+          v1::UpdateOutcome outcome, const absl::Status& durable) mutable {
+        if (!durable.ok()) {
+          call->Finish(grpc::Status(
+              grpc::StatusCode::UNAVAILABLE,
+              "update not acknowledged: " + StatusMessage(durable)));
+          return;
+        }
+        set_outcome(outcome);
+        call->Finish(grpc::Status::OK);
+      });
 }
 
 grpc::Status NotHeardOf(const std::string& client_id) {
@@ -160,7 +155,7 @@ void NodeService::PropagateLocation(
     if (absl::Status allowed =
             AuthorizePeer(*context, "PropagateLocation", from);
         !allowed.ok()) {
-      return call.Finish(ToGrpc(allowed));
+      return call.Finish(ToGrpcStatus(allowed));
     }
     link = LinkTo(from);
     link->CountReceived();
@@ -172,7 +167,7 @@ void NodeService::PropagateLocation(
   if (absl::Status valid = CheckPeerLocation(location); !valid.ok()) {
     deps_.log->warn("{} PropagateLocation rejected: {}", sender,
                     StatusMessage(valid));
-    return call.Finish(ToGrpc(valid));
+    return call.Finish(ToGrpcStatus(valid));
   }
   return FloodThenFinish(
       call, *deps_.flooder, location, from,
@@ -195,7 +190,7 @@ void NodeService::Sync(Unary<v1::SyncRequest, v1::SyncResponse>& call) {
   if (absl::Status allowed =
           AuthorizePeer(*context, "Sync", request->from_server());
       !allowed.ok()) {
-    return call.Finish(ToGrpc(allowed));
+    return call.Finish(ToGrpcStatus(allowed));
   }
   PeerLink* link = LinkTo(request->from_server());
   // after_seq only means something in the incarnation it came from.
@@ -232,7 +227,7 @@ void NodeService::ReportLocation(
           LocationFromReport(*request, deps_.self_name,
                              deps_.max_client_time_ahead_seconds, location);
       !valid.ok()) {
-    return call.Finish(ToGrpc(valid));
+    return call.Finish(ToGrpcStatus(valid));
   }
   return FloodThenFinish(call, *deps_.flooder, *location, "",
                          [response](v1::UpdateOutcome outcome) {
@@ -260,17 +255,19 @@ void NodeService::FindNearbyPlaces(
   deps_.log->info("client IN FindNearbyPlaces {} {} {}", request->client_id(),
                   request->radius_km(), request->max_results());
   // Written so that NaN fails too.
-  if (!(request->radius_km() > 0 && request->radius_km() <= kMaxRadiusKm)) {
-    return call.Finish(
-        grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
-                     absl::StrCat("radius_km ", request->radius_km(),
-                                  " is not in (0, 50]")));
+  if (!(request->radius_km() > 0 &&
+        request->radius_km() <= kWhatsatMaxRadiusKm)) {
+    return call.Finish(grpc::Status(
+        grpc::StatusCode::INVALID_ARGUMENT,
+        absl::StrCat("radius_km ", request->radius_km(), " is not in (0, ",
+                     kWhatsatMaxRadiusKm, "]")));
   }
-  if (request->max_results() == 0 || request->max_results() > kMaxResults) {
+  if (request->max_results() == 0 ||
+      request->max_results() > kWhatsatMaxResults) {
     return call.Finish(
         grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
                      absl::StrCat("max_results ", request->max_results(),
-                                  " is not in [1, 20]")));
+                                  " is not in [1, ", kWhatsatMaxResults, "]")));
   }
   std::optional<v1::Location> location = deps_.store->Get(request->client_id());
   if (!location.has_value()) {
@@ -292,7 +289,7 @@ void NodeService::FindNearbyPlaces(
       query, [call = &call,
               response](absl::StatusOr<std::vector<v1::Place>> places) mutable {
         if (!places.ok()) {
-          call->Finish(ToGrpc(places.status()));
+          call->Finish(ToGrpcStatus(places.status()));
           return;
         }
         for (v1::Place& place : *places) {

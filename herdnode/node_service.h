@@ -11,16 +11,16 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "common/cq_reactor.h"
+#include "common/grpc_pollers.h"
 #include "herd/v1/herd.grpc.pb.h"
 #include "herdnode/config.h"
-#include "herdnode/cq_reactor.h"
-#include "herdnode/flooding.h"
-#include "herdnode/grpc_pollers.h"
-#include "herdnode/location_store.h"
-#include "herdnode/peer_auth.h"
-#include "herdnode/peer_link.h"
-#include "herdnode/places_provider.h"
-#include "herdnode/watch.h"
+#include "herdnode/mesh/peer_auth.h"
+#include "herdnode/mesh/peer_link.h"
+#include "herdnode/ops/watch.h"
+#include "herdnode/places/places_provider.h"
+#include "herdnode/store/flooding.h"
+#include "herdnode/store/location_store.h"
 #include "spdlog/logger.h"
 
 namespace herd {

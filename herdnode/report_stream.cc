@@ -5,10 +5,10 @@
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
-#include "herdnode/location_check.h"
-#include "herdnode/mutex.h"
-#include "herdnode/proto_reuse.h"
-#include "herdnode/status_text.h"
+#include "common/mutex.h"
+#include "common/proto_reuse.h"
+#include "common/status_text.h"
+#include "herdnode/mesh/location_check.h"
 
 namespace herd {
 namespace {

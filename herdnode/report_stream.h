@@ -9,9 +9,9 @@
 #include <memory>
 #include <string>
 
+#include "common/cq_reactor.h"
 #include "herd/v1/herd.grpc.pb.h"
-#include "herdnode/cq_reactor.h"
-#include "herdnode/flooding.h"
+#include "herdnode/store/flooding.h"
 #include "spdlog/logger.h"
 
 namespace herd {

@@ -5,8 +5,8 @@
 #ifndef HERD_HERDNODE_UNKNOWN_METHOD_H_
 #define HERD_HERDNODE_UNKNOWN_METHOD_H_
 
+#include "common/cq_reactor.h"
 #include "grpcpp/generic/async_generic_service.h"
-#include "herdnode/cq_reactor.h"
 
 namespace herd {
 

@@ -23,6 +23,8 @@ HERD_DEBIAN_PACKAGES=(
   chromium
   # the fuzz targets (clang with libFuzzer's runtime)
   clang libclang-rt-14-dev
+  # style checks (scripts/check-style.sh, scripts/tidy.sh)
+  clang-format clang-tidy pyflakes3
   # deployment tests: Kubernetes API types, YAML
   python3-kubernetes python3-yaml
   # the benchmark's baseline herds and reference point (bench/)

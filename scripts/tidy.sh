@@ -9,7 +9,7 @@ build_dir=${HERD_BUILD_DIR:-build}
   exit 2
 }
 if (($#)); then files=("$@"); else
-  mapfile -t files < <(git ls-files -- 'herdnode/*.cc' 'gateway/*.cc' 'bench/*.cc')
+  mapfile -t files < <(git ls-files -- 'common/*.cc' 'herdnode/*.cc' 'gateway/*.cc' 'app/*.cc' 'bench/*.cc')
 fi
 # Boost 1.74 does not detect clang 14's C++20 coroutine support by itself.
 # The compile commands are GCC's: clang does not know some of its warning

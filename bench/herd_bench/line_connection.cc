@@ -9,6 +9,7 @@
 #include "boost/asio/redirect_error.hpp"
 #include "boost/asio/use_awaitable.hpp"
 #include "boost/asio/write.hpp"
+#include "common/host_port.h"
 #include "fmt/format.h"
 
 namespace herd::bench {
@@ -23,30 +24,12 @@ constexpr size_t kMaxBuffer = size_t{16} * 1024 * 1024;
 
 }  // namespace
 
-std::string Endpoint::ToString() const {
-  return host.find(':') == std::string::npos
-             ? fmt::format("{}:{}", host, port)
-             : fmt::format("[{}]:{}", host, port);
-}
+std::string Endpoint::ToString() const { return FormatHostPort(host, port); }
 
 absl::StatusOr<Endpoint> ParseEndpoint(std::string_view text) {
-  const size_t colon = text.rfind(':');
-  if (colon == std::string_view::npos || colon == 0 ||
-      colon + 1 == text.size()) {
-    return absl::InvalidArgumentError(
-        fmt::format("'{}' is not host:port", text));
-  }
-  std::string_view host = text.substr(0, colon);
-  if (host.starts_with('[') && host.ends_with(']')) {
-    host = host.substr(1, host.size() - 2);
-  }
-  const std::string_view port = text.substr(colon + 1);
-  if (!std::all_of(port.begin(), port.end(),
-                   [](char c) { return c >= '0' && c <= '9'; })) {
-    return absl::InvalidArgumentError(
-        fmt::format("'{}' has a non-numeric port", text));
-  }
-  return Endpoint{std::string(host), std::string(port)};
+  absl::StatusOr<HostPort> parsed = ParseHostPort(text);
+  if (!parsed.ok()) return parsed.status();
+  return Endpoint{std::move(parsed->host), parsed->port};
 }
 
 LineConnection::LineConnection(const asio::any_io_executor& executor,
@@ -108,7 +91,7 @@ asio::awaitable<absl::Status> LineConnection::Connect(
   boost::system::error_code error;
   tcp::resolver resolver(socket_.get_executor());
   const auto addresses = co_await resolver.async_resolve(
-      endpoint.host, endpoint.port,
+      endpoint.host, std::to_string(endpoint.port),
       asio::redirect_error(asio::use_awaitable, error));
   if (!error) {
     co_await asio::async_connect(

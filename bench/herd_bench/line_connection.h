@@ -4,6 +4,7 @@
 #define HERD_BENCH_HERD_BENCH_LINE_CONNECTION_H_
 
 #include <chrono>
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
@@ -22,8 +23,8 @@
 namespace herd::bench {
 
 struct Endpoint {
-  std::string host;
-  std::string port;
+  std::string host;  // without the brackets of an IPv6 literal
+  uint16_t port = 0;
   std::string ToString() const;
 };
 // "127.0.0.1:12003", "localhost:12003" or "[::1]:12003".

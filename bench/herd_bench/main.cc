@@ -21,6 +21,7 @@
 #include "bench/herd_bench/report.h"
 #include "boost/asio/co_spawn.hpp"
 #include "boost/asio/io_context.hpp"
+#include "common/whatsat_limits.h"
 #include "fmt/format.h"
 
 ABSL_FLAG(std::vector<std::string>, targets, {},
@@ -130,12 +131,14 @@ absl::StatusOr<Config> ConfigFromFlags() {
   config.load.shape.whatsat_max_results = absl::GetFlag(FLAGS_whatsat_count);
   config.load.shape.near_cities = absl::GetFlag(FLAGS_near_cities);
   if (config.load.shape.whatsat_radius_km < 1 ||
-      config.load.shape.whatsat_radius_km > 50 ||
+      config.load.shape.whatsat_radius_km > herd::kWhatsatMaxRadiusKm ||
       config.load.shape.whatsat_max_results < 1 ||
-      config.load.shape.whatsat_max_results > 20) {
+      config.load.shape.whatsat_max_results >
+          static_cast<int>(herd::kWhatsatMaxResults)) {
     return absl::InvalidArgumentError(
-        "--whatsat_radius_km must be in [1, 50] and --whatsat_count in "
-        "[1, 20]");
+        fmt::format("--whatsat_radius_km must be in [1, {}] and "
+                    "--whatsat_count in [1, {}]",
+                    herd::kWhatsatMaxRadiusKm, herd::kWhatsatMaxResults));
   }
   config.load.connections = absl::GetFlag(FLAGS_connections);
   config.load.rate = absl::GetFlag(FLAGS_rate);

@@ -3,8 +3,8 @@
 #include <array>
 #include <cstdlib>
 
+#include "common/location_text.h"
 #include "fmt/format.h"
-#include "herdnode/location_text.h"
 #include "nlohmann/json.hpp"
 
 namespace herd::bench {

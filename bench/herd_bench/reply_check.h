@@ -1,4 +1,4 @@
-// Checks every reply against what the protocol (shared/PROTOCOL.md) says it
+// Checks every reply against what the protocol (docs/PROTOCOL.md) says it
 // must be, so a benchmark of a broken server reports errors, not speed.
 #ifndef HERD_BENCH_HERD_BENCH_REPLY_CHECK_H_
 #define HERD_BENCH_HERD_BENCH_REPLY_CHECK_H_

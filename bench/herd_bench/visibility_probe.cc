@@ -11,10 +11,10 @@
 #include "boost/asio/prefer.hpp"
 #include "boost/asio/this_coro.hpp"
 #include "boost/asio/use_awaitable.hpp"
+#include "common/location_text.h"
 #include "fmt/format.h"
 #include "grpcpp/grpcpp.h"
 #include "herd/v1/herd.grpc.pb.h"
-#include "herdnode/location_text.h"
 
 namespace herd::bench {
 namespace asio = boost::asio;

@@ -4,9 +4,9 @@
 #include <set>
 #include <string>
 
+#include "common/location_text.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "herdnode/location_text.h"
 
 namespace herd::bench {
 namespace {

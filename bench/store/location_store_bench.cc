@@ -32,9 +32,9 @@
 #include <system_error>
 #include <vector>
 
+#include "common/location_text.h"
 #include "herd/v1/herd.pb.h"
-#include "herdnode/location_store.h"
-#include "herdnode/location_text.h"
+#include "herdnode/store/location_store.h"
 #include "spdlog/fmt/fmt.h"
 
 namespace herd {

@@ -1,4 +1,4 @@
-#include "herdnode/crc32c.h"
+#include "herdnode/durable/crc32c.h"
 
 #include <array>
 

@@ -4,8 +4,8 @@
 // IEEE polynomial; CRC-32C detects more error patterns in short records and
 // is what storage formats commonly use, so herd computes it itself with a
 // 256-entry table (about a byte per cycle: far below the cost of an fsync).
-#ifndef HERD_HERDNODE_CRC32C_H_
-#define HERD_HERDNODE_CRC32C_H_
+#ifndef HERD_HERDNODE_DURABLE_CRC32C_H_
+#define HERD_HERDNODE_DURABLE_CRC32C_H_
 
 #include <cstdint>
 #include <string_view>
@@ -18,4 +18,4 @@ uint32_t Crc32c(std::string_view data, uint32_t crc = 0);
 
 }  // namespace herd
 
-#endif  // HERD_HERDNODE_CRC32C_H_
+#endif  // HERD_HERDNODE_DURABLE_CRC32C_H_

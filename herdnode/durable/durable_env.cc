@@ -1,4 +1,4 @@
-#include "herdnode/durable_env.h"
+#include "herdnode/durable/durable_env.h"
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -9,7 +9,7 @@
 #include <system_error>
 #include <utility>
 
-#include "herdnode/posix_file.h"
+#include "herdnode/durable/posix_file.h"
 
 namespace herd {
 namespace {

@@ -5,8 +5,8 @@
 // acknowledged that is not durable. Reading at recovery and the directory
 // LOCK go straight to POSIX (posix_file.h): faults that matter for the
 // durability promise are on the write path.
-#ifndef HERD_HERDNODE_DURABLE_ENV_H_
-#define HERD_HERDNODE_DURABLE_ENV_H_
+#ifndef HERD_HERDNODE_DURABLE_DURABLE_ENV_H_
+#define HERD_HERDNODE_DURABLE_DURABLE_ENV_H_
 
 #include <memory>
 #include <string>
@@ -66,4 +66,4 @@ DurableEnv& PosixDurableEnv();
 
 }  // namespace herd
 
-#endif  // HERD_HERDNODE_DURABLE_ENV_H_
+#endif  // HERD_HERDNODE_DURABLE_DURABLE_ENV_H_

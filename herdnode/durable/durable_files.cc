@@ -1,4 +1,4 @@
-#include "herdnode/durable_files.h"
+#include "herdnode/durable/durable_files.h"
 
 #include <fcntl.h>
 #include <sys/file.h>
@@ -11,7 +11,7 @@
 
 #include "absl/strings/numbers.h"
 #include "fmt/format.h"
-#include "herdnode/record_format.h"
+#include "herdnode/durable/record_format.h"
 
 namespace herd {
 namespace {

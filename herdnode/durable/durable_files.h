@@ -3,8 +3,8 @@
 //   snapshot                  every entry of the store at some point
 //   snapshot.tmp              a snapshot being written (ignored at start)
 //   log.0000000000000007      log segments, numbered upwards
-#ifndef HERD_HERDNODE_DURABLE_FILES_H_
-#define HERD_HERDNODE_DURABLE_FILES_H_
+#ifndef HERD_HERDNODE_DURABLE_DURABLE_FILES_H_
+#define HERD_HERDNODE_DURABLE_DURABLE_FILES_H_
 
 #include <cstdint>
 #include <memory>
@@ -13,8 +13,8 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "herdnode/durable_env.h"
-#include "herdnode/posix_file.h"
+#include "herdnode/durable/durable_env.h"
+#include "herdnode/durable/posix_file.h"
 
 namespace herd {
 
@@ -42,4 +42,4 @@ absl::Status RemoveSegmentsBefore(DurableEnv& env, const std::string& directory,
 
 }  // namespace herd
 
-#endif  // HERD_HERDNODE_DURABLE_FILES_H_
+#endif  // HERD_HERDNODE_DURABLE_DURABLE_FILES_H_

@@ -1,12 +1,12 @@
-#include "herdnode/durable_log.h"
+#include "herdnode/durable/durable_log.h"
 
 #include <utility>
 
+#include "common/status_text.h"
 #include "fmt/format.h"
-#include "herdnode/durable_files.h"
-#include "herdnode/durable_snapshot.h"
-#include "herdnode/record_format.h"
-#include "herdnode/status_text.h"
+#include "herdnode/durable/durable_files.h"
+#include "herdnode/durable/durable_snapshot.h"
+#include "herdnode/durable/record_format.h"
 
 namespace herd {
 namespace {

@@ -3,8 +3,8 @@
 // commit: one write and at most one fdatasync per batch), and a snapshot
 // thread periodically writes the whole store so older segments can go.
 // Recovery at start is in durable_recovery.h; the format in record_format.h.
-#ifndef HERD_HERDNODE_DURABLE_LOG_H_
-#define HERD_HERDNODE_DURABLE_LOG_H_
+#ifndef HERD_HERDNODE_DURABLE_DURABLE_LOG_H_
+#define HERD_HERDNODE_DURABLE_DURABLE_LOG_H_
 
 #include <atomic>
 #include <cstddef>
@@ -20,14 +20,14 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "common/mutex.h"
+#include "common/wake_flag.h"
 #include "herd/v1/config.pb.h"
-#include "herdnode/durable_env.h"
-#include "herdnode/durable_recovery.h"
-#include "herdnode/flooding.h"
-#include "herdnode/location_store.h"
-#include "herdnode/mutex.h"
-#include "herdnode/posix_file.h"
-#include "herdnode/wake_flag.h"
+#include "herdnode/durable/durable_env.h"
+#include "herdnode/durable/durable_recovery.h"
+#include "herdnode/durable/posix_file.h"
+#include "herdnode/store/flooding.h"
+#include "herdnode/store/location_store.h"
 #include "spdlog/logger.h"
 
 namespace herd {
@@ -146,4 +146,4 @@ class DurableLog final : public UpdateJournal {
 
 }  // namespace herd
 
-#endif  // HERD_HERDNODE_DURABLE_LOG_H_
+#endif  // HERD_HERDNODE_DURABLE_DURABLE_LOG_H_

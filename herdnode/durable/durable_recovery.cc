@@ -1,4 +1,4 @@
-#include "herdnode/durable_recovery.h"
+#include "herdnode/durable/durable_recovery.h"
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -9,11 +9,11 @@
 #include <system_error>
 #include <vector>
 
+#include "common/status_text.h"
 #include "fmt/format.h"
-#include "herdnode/durable_files.h"
-#include "herdnode/posix_file.h"
-#include "herdnode/record_format.h"
-#include "herdnode/status_text.h"
+#include "herdnode/durable/durable_files.h"
+#include "herdnode/durable/posix_file.h"
+#include "herdnode/durable/record_format.h"
 
 namespace herd {
 namespace {

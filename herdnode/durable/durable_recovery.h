@@ -2,8 +2,8 @@
 // can leave behind. Recovery never drops an update that may have been
 // acknowledged without saying so: a damaged record followed by valid ones is
 // an error naming the file and offset, not something to skip.
-#ifndef HERD_HERDNODE_DURABLE_RECOVERY_H_
-#define HERD_HERDNODE_DURABLE_RECOVERY_H_
+#ifndef HERD_HERDNODE_DURABLE_DURABLE_RECOVERY_H_
+#define HERD_HERDNODE_DURABLE_DURABLE_RECOVERY_H_
 
 #include <cstdint>
 #include <string>
@@ -11,7 +11,7 @@
 #include "absl/functional/function_ref.h"
 #include "absl/status/statusor.h"
 #include "herd/v1/herd.pb.h"
-#include "herdnode/durable_env.h"
+#include "herdnode/durable/durable_env.h"
 #include "spdlog/logger.h"
 
 namespace herd {
@@ -45,4 +45,4 @@ absl::StatusOr<RecoveredLog> RecoverDataDirectory(
 
 }  // namespace herd
 
-#endif  // HERD_HERDNODE_DURABLE_RECOVERY_H_
+#endif  // HERD_HERDNODE_DURABLE_DURABLE_RECOVERY_H_

@@ -1,9 +1,9 @@
-#include "herdnode/durable_snapshot.h"
+#include "herdnode/durable/durable_snapshot.h"
 
 #include <memory>
 
-#include "herdnode/durable_files.h"
-#include "herdnode/record_format.h"
+#include "herdnode/durable/durable_files.h"
+#include "herdnode/durable/record_format.h"
 
 namespace herd {
 namespace {

@@ -1,15 +1,15 @@
 // Writing a node's snapshot: every current store entry, so the log segments
 // before it can be removed.
-#ifndef HERD_HERDNODE_DURABLE_SNAPSHOT_H_
-#define HERD_HERDNODE_DURABLE_SNAPSHOT_H_
+#ifndef HERD_HERDNODE_DURABLE_DURABLE_SNAPSHOT_H_
+#define HERD_HERDNODE_DURABLE_DURABLE_SNAPSHOT_H_
 
 #include <cstdint>
 #include <stop_token>
 #include <string>
 
 #include "absl/status/statusor.h"
-#include "herdnode/durable_env.h"
-#include "herdnode/location_store.h"
+#include "herdnode/durable/durable_env.h"
+#include "herdnode/store/location_store.h"
 
 namespace herd {
 
@@ -33,4 +33,4 @@ absl::StatusOr<uint64_t> WriteSnapshot(DurableEnv& env,
 
 }  // namespace herd
 
-#endif  // HERD_HERDNODE_DURABLE_SNAPSHOT_H_
+#endif  // HERD_HERDNODE_DURABLE_DURABLE_SNAPSHOT_H_

@@ -1,4 +1,4 @@
-#include "herdnode/posix_file.h"
+#include "herdnode/durable/posix_file.h"
 
 #include <fcntl.h>
 #include <unistd.h>

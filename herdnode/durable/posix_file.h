@@ -1,8 +1,8 @@
 // Thin POSIX file helpers for the durable log: an owned descriptor, whole
 // writes, fdatasync and directory fsync, with errors that name the path.
 // (std::fstream cannot fsync, and the log's guarantees rest on fsync.)
-#ifndef HERD_HERDNODE_POSIX_FILE_H_
-#define HERD_HERDNODE_POSIX_FILE_H_
+#ifndef HERD_HERDNODE_DURABLE_POSIX_FILE_H_
+#define HERD_HERDNODE_DURABLE_POSIX_FILE_H_
 
 #include <string>
 #include <string_view>
@@ -55,4 +55,4 @@ absl::StatusOr<std::string> ReadWholeFile(const std::string& path);
 
 }  // namespace herd
 
-#endif  // HERD_HERDNODE_POSIX_FILE_H_
+#endif  // HERD_HERDNODE_DURABLE_POSIX_FILE_H_

@@ -1,10 +1,10 @@
-#include "herdnode/record_format.h"
+#include "herdnode/durable/record_format.h"
 
 #include <utility>
 
+#include "common/location_text.h"
 #include "fmt/format.h"
-#include "herdnode/crc32c.h"
-#include "herdnode/location_text.h"
+#include "herdnode/durable/crc32c.h"
 
 namespace herd {
 namespace {

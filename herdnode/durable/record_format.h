@@ -1,4 +1,4 @@
-// The bytes of herd's durable files (see README, "Durability").
+// The bytes of herd's durable files (docs/DURABILITY.md, "Files").
 //
 // Every file starts with a 24-byte header:
 //   magic (8) | version u32 | segment u64 | CRC-32C of the 20 bytes before
@@ -15,8 +15,8 @@
 //   "snapend\n" | record count u64 | CRC-32C of the 16 bytes before
 // ("snap" read as a length is far above kMaxRecordPayload: no record can be
 // mistaken for the footer).
-#ifndef HERD_HERDNODE_RECORD_FORMAT_H_
-#define HERD_HERDNODE_RECORD_FORMAT_H_
+#ifndef HERD_HERDNODE_DURABLE_RECORD_FORMAT_H_
+#define HERD_HERDNODE_DURABLE_RECORD_FORMAT_H_
 
 #include <cstddef>
 #include <cstdint>
@@ -74,4 +74,4 @@ RecordScan ScanRecords(std::string_view bytes, size_t offset,
 
 }  // namespace herd
 
-#endif  // HERD_HERDNODE_RECORD_FORMAT_H_
+#endif  // HERD_HERDNODE_DURABLE_RECORD_FORMAT_H_

@@ -1,4 +1,4 @@
-#include "herdnode/location_check.h"
+#include "herdnode/mesh/location_check.h"
 
 #include <algorithm>
 #include <cctype>
@@ -6,7 +6,7 @@
 #include <string>
 
 #include "absl/strings/str_cat.h"
-#include "herdnode/location_text.h"
+#include "common/location_text.h"
 
 namespace herd {
 namespace {

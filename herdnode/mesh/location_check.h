@@ -1,8 +1,8 @@
 // Checks on locations that arrive from outside this node: from clients (via
 // the gateway) and from peers (PropagateLocation, Sync). A bad location is
 // refused with a message naming the field, never stored or flooded.
-#ifndef HERD_HERDNODE_LOCATION_CHECK_H_
-#define HERD_HERDNODE_LOCATION_CHECK_H_
+#ifndef HERD_HERDNODE_MESH_LOCATION_CHECK_H_
+#define HERD_HERDNODE_MESH_LOCATION_CHECK_H_
 
 #include <cstddef>
 #include <cstdint>
@@ -10,7 +10,7 @@
 
 #include "absl/status/status.h"
 #include "herd/v1/herd.pb.h"
-#include "herdnode/record_format.h"
+#include "herdnode/durable/record_format.h"
 
 namespace herd {
 
@@ -54,4 +54,4 @@ absl::Status LocationFromReport(const v1::ReportLocationRequest& report,
 
 }  // namespace herd
 
-#endif  // HERD_HERDNODE_LOCATION_CHECK_H_
+#endif  // HERD_HERDNODE_MESH_LOCATION_CHECK_H_

@@ -1,4 +1,4 @@
-#include "herdnode/peer_auth.h"
+#include "herdnode/mesh/peer_auth.h"
 
 #include "fmt/format.h"
 #include "grpc/grpc_security_constants.h"

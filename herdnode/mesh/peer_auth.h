@@ -2,8 +2,8 @@
 // what the transport proved about the caller, never from what the request
 // says alone. The gateway's own in-process relay (empty from_server) is
 // checked separately (see local_caller.h).
-#ifndef HERD_HERDNODE_PEER_AUTH_H_
-#define HERD_HERDNODE_PEER_AUTH_H_
+#ifndef HERD_HERDNODE_MESH_PEER_AUTH_H_
+#define HERD_HERDNODE_MESH_PEER_AUTH_H_
 
 #include <string>
 #include <string_view>
@@ -48,4 +48,4 @@ absl::Status AuthorizePeerCall(PeerListener listener,
 
 }  // namespace herd
 
-#endif  // HERD_HERDNODE_PEER_AUTH_H_
+#endif  // HERD_HERDNODE_MESH_PEER_AUTH_H_

@@ -1,17 +1,17 @@
-#include "herdnode/peer_link.h"
+#include "herdnode/mesh/peer_link.h"
 
 #include <algorithm>
 #include <chrono>
 #include <utility>
 
+#include "common/cq_reactor.h"
+#include "common/location_text.h"
+#include "common/status_text.h"
 #include "fmt/format.h"
 #include "grpcpp/create_channel.h"
 #include "grpcpp/security/credentials.h"
 #include "grpcpp/support/channel_arguments.h"
-#include "herdnode/cq_reactor.h"
-#include "herdnode/location_check.h"
-#include "herdnode/location_text.h"
-#include "herdnode/status_text.h"
+#include "herdnode/mesh/location_check.h"
 
 namespace herd {
 namespace {

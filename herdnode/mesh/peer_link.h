@@ -1,8 +1,8 @@
 // One linked peer: a long-lived gRPC channel, live updates while the link is
 // up, and catch-up (paged Sync pulls) whenever it comes (back) up. See
 // docs/ARCHITECTURE.md, "Links and catch-up".
-#ifndef HERD_HERDNODE_PEER_LINK_H_
-#define HERD_HERDNODE_PEER_LINK_H_
+#ifndef HERD_HERDNODE_MESH_PEER_LINK_H_
+#define HERD_HERDNODE_MESH_PEER_LINK_H_
 
 #include <cstdint>
 #include <memory>
@@ -16,15 +16,15 @@
 #include "absl/random/random.h"
 #include "absl/status/status.h"
 #include "absl/time/time.h"
+#include "common/grpc_pollers.h"
+#include "common/mutex.h"
+#include "common/wake_flag.h"
 #include "grpcpp/channel.h"
 #include "grpcpp/client_context.h"
 #include "herd/v1/herd.grpc.pb.h"
-#include "herdnode/flooding.h"
-#include "herdnode/grpc_pollers.h"
-#include "herdnode/mutex.h"
-#include "herdnode/tls_files.h"
-#include "herdnode/update_queue.h"
-#include "herdnode/wake_flag.h"
+#include "herdnode/mesh/tls_files.h"
+#include "herdnode/mesh/update_queue.h"
+#include "herdnode/store/flooding.h"
 #include "spdlog/logger.h"
 
 namespace herd {
@@ -162,4 +162,4 @@ class PeerLink final : public PeerSink {
 
 }  // namespace herd
 
-#endif  // HERD_HERDNODE_PEER_LINK_H_
+#endif  // HERD_HERDNODE_MESH_PEER_LINK_H_

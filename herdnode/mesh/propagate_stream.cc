@@ -1,10 +1,11 @@
-#include "herdnode/propagate_stream.h"
+#include "herdnode/mesh/propagate_stream.h"
 
 #include <utility>
 
+#include "common/grpc_status.h"
+#include "common/status_text.h"
 #include "fmt/format.h"
-#include "herdnode/location_check.h"
-#include "herdnode/status_text.h"
+#include "herdnode/mesh/location_check.h"
 
 namespace herd {
 namespace {
@@ -37,8 +38,7 @@ class PropagateStreamCall final
       absl::StatusOr<PeerLink*> link =
           authorize_(context(), request_.from_server());
       if (!link.ok()) {
-        Finish(grpc::Status(static_cast<grpc::StatusCode>(link.status().code()),
-                            StatusMessage(link.status())));
+        Finish(ToGrpcStatus(link.status()));
         return;
       }
       link_ = *link;

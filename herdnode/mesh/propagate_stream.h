@@ -5,8 +5,8 @@
 // behind, the next batch is not read until the journal has caught up, so a
 // slow disk holds the updates back at the sender (coalesced per client
 // there) instead of queueing them here without bound.
-#ifndef HERD_HERDNODE_PROPAGATE_STREAM_H_
-#define HERD_HERDNODE_PROPAGATE_STREAM_H_
+#ifndef HERD_HERDNODE_MESH_PROPAGATE_STREAM_H_
+#define HERD_HERDNODE_MESH_PROPAGATE_STREAM_H_
 
 #include <cstdint>
 #include <functional>
@@ -14,11 +14,11 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "common/cq_reactor.h"
 #include "grpcpp/server_context.h"
 #include "herd/v1/herd.grpc.pb.h"
-#include "herdnode/cq_reactor.h"
-#include "herdnode/flooding.h"
-#include "herdnode/peer_link.h"
+#include "herdnode/mesh/peer_link.h"
+#include "herdnode/store/flooding.h"
 #include "spdlog/logger.h"
 
 namespace herd {
@@ -40,4 +40,4 @@ ServerCalls::Factory PropagateStreamCalls(v1::HerdNode::AsyncService& service,
 
 }  // namespace herd
 
-#endif  // HERD_HERDNODE_PROPAGATE_STREAM_H_
+#endif  // HERD_HERDNODE_MESH_PROPAGATE_STREAM_H_

@@ -1,4 +1,4 @@
-#include "herdnode/tls_files.h"
+#include "herdnode/mesh/tls_files.h"
 
 #include <openssl/bio.h>
 #include <openssl/evp.h>
@@ -16,8 +16,8 @@
 #include <utility>
 
 #include "absl/strings/str_replace.h"
+#include "common/openssl_ptr.h"
 #include "fmt/format.h"
-#include "herdnode/openssl_ptr.h"
 
 namespace herd {
 namespace {

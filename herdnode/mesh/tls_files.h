@@ -1,8 +1,8 @@
 // The files of a node's mutual TLS (the herd file's tls section): where
 // they are, reading them, and checking at start that they can work, so a
 // wrong file is an error naming it rather than a handshake that fails later.
-#ifndef HERD_HERDNODE_TLS_FILES_H_
-#define HERD_HERDNODE_TLS_FILES_H_
+#ifndef HERD_HERDNODE_MESH_TLS_FILES_H_
+#define HERD_HERDNODE_MESH_TLS_FILES_H_
 
 #include <filesystem>
 #include <string>
@@ -53,4 +53,4 @@ absl::StatusOr<GatewayTlsMaterial> LoadGatewayTlsMaterial(
 
 }  // namespace herd
 
-#endif  // HERD_HERDNODE_TLS_FILES_H_
+#endif  // HERD_HERDNODE_MESH_TLS_FILES_H_

@@ -1,9 +1,9 @@
-#include "herdnode/update_queue.h"
+#include "herdnode/mesh/update_queue.h"
 
 #include <compare>
 #include <utility>
 
-#include "herdnode/location_text.h"
+#include "common/location_text.h"
 
 namespace herd {
 

@@ -2,8 +2,8 @@
 // while short; once long, only each client's newest is kept, so memory stays
 // bounded by the number of clients and the newest update of each client still
 // gets there. Not thread-safe: the owner locks.
-#ifndef HERD_HERDNODE_UPDATE_QUEUE_H_
-#define HERD_HERDNODE_UPDATE_QUEUE_H_
+#ifndef HERD_HERDNODE_MESH_UPDATE_QUEUE_H_
+#define HERD_HERDNODE_MESH_UPDATE_QUEUE_H_
 
 #include <cstddef>
 #include <string>
@@ -47,4 +47,4 @@ class UpdateQueue {
 
 }  // namespace herd
 
-#endif  // HERD_HERDNODE_UPDATE_QUEUE_H_
+#endif  // HERD_HERDNODE_MESH_UPDATE_QUEUE_H_

@@ -1,10 +1,10 @@
-#include "herdnode/grpc_log.h"
+#include "herdnode/ops/grpc_log.h"
 
 #include <cstdio>
 #include <utility>
 
+#include "common/mutex.h"
 #include "grpc/support/log.h"
-#include "herdnode/mutex.h"
 
 namespace herd {
 namespace {

@@ -2,8 +2,8 @@
 // certificate the herd CA did not sign is refused inside gRPC, before any
 // handler runs) copied into the server log, so the log says why a peer
 // was refused.
-#ifndef HERD_HERDNODE_GRPC_LOG_H_
-#define HERD_HERDNODE_GRPC_LOG_H_
+#ifndef HERD_HERDNODE_OPS_GRPC_LOG_H_
+#define HERD_HERDNODE_OPS_GRPC_LOG_H_
 
 #include <memory>
 
@@ -25,4 +25,4 @@ class GrpcLogToServerLog {
 
 }  // namespace herd
 
-#endif  // HERD_HERDNODE_GRPC_LOG_H_
+#endif  // HERD_HERDNODE_OPS_GRPC_LOG_H_

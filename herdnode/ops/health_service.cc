@@ -1,4 +1,4 @@
-#include "herdnode/health_service.h"
+#include "herdnode/ops/health_service.h"
 
 #include <optional>
 #include <string>

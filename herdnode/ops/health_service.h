@@ -5,14 +5,14 @@
 // SetServing(false); Check of any other name is NOT_FOUND; Watch sends the
 // status now and on every change (SERVICE_UNKNOWN for other names) until
 // the call ends or Stop().
-#ifndef HERD_HERDNODE_HEALTH_SERVICE_H_
-#define HERD_HERDNODE_HEALTH_SERVICE_H_
+#ifndef HERD_HERDNODE_OPS_HEALTH_SERVICE_H_
+#define HERD_HERDNODE_OPS_HEALTH_SERVICE_H_
 
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_set.h"
+#include "common/cq_reactor.h"
+#include "common/mutex.h"
 #include "grpc/health/v1/health.grpc.pb.h"
-#include "herdnode/cq_reactor.h"
-#include "herdnode/mutex.h"
 
 namespace herd {
 
@@ -47,4 +47,4 @@ class HealthService {
 
 }  // namespace herd
 
-#endif  // HERD_HERDNODE_HEALTH_SERVICE_H_
+#endif  // HERD_HERDNODE_OPS_HEALTH_SERVICE_H_

@@ -1,4 +1,4 @@
-#include "herdnode/http_listener.h"
+#include "herdnode/ops/http_listener.h"
 
 #include <atomic>
 #include <chrono>
@@ -8,7 +8,6 @@
 #include <utility>
 #include <vector>
 
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "boost/asio/co_spawn.hpp"
 #include "boost/asio/detached.hpp"
@@ -19,6 +18,8 @@
 #include "boost/asio/use_awaitable.hpp"
 #include "boost/beast/core.hpp"
 #include "boost/beast/http.hpp"
+#include "common/listen_address.h"
+#include "common/status_text.h"
 
 namespace herd {
 namespace {
@@ -41,7 +42,7 @@ auto Redirect(beast::error_code& ec) {
 }
 
 http::response<http::string_body> MakeResponse(
-    http::status status, std::string content_type, std::string body,
+    http::status status, const std::string& content_type, std::string body,
     unsigned version, bool keep_alive, bool with_body) {
   http::response<http::string_body> response(status, version);
   response.set(http::field::server, "herdnode");
@@ -53,10 +54,10 @@ http::response<http::string_body> MakeResponse(
 }
 
 http::response<http::string_body> Reply(
-    http::status status, std::string content_type, std::string body,
+    http::status status, const std::string& content_type, std::string body,
     const http::request<http::string_body>& request) {
-  return MakeResponse(status, std::move(content_type), std::move(body),
-                      request.version(), request.keep_alive(),
+  return MakeResponse(status, content_type, std::move(body), request.version(),
+                      request.keep_alive(),
                       request.method() != http::verb::head);
 }
 
@@ -64,7 +65,7 @@ std::string PeerOf(const tcp::socket& socket) {
   beast::error_code ec;
   const tcp::endpoint peer = socket.remote_endpoint(ec);
   if (ec) return "an unknown peer";
-  return absl::StrCat(peer.address().to_string(), ":", peer.port());
+  return FormatEndpoint(peer);
 }
 
 }  // namespace
@@ -76,29 +77,16 @@ class HttpListener::Impl {
       : routes_(std::move(routes)), log_(std::move(log)), limits_(limits) {}
 
   absl::Status Bind(const std::string& address) {
-    // Like ParseHostPort (which checked the herd file), but port 0 too.
-    const size_t colon = address.rfind(':');
-    uint32_t port = 0;
-    if (colon == std::string::npos ||
-        !absl::SimpleAtoi(address.substr(colon + 1), &port) || port > 65535) {
+    const absl::StatusOr<tcp::endpoint> endpoint =
+        ResolveListenAddress(address, io_);
+    if (!endpoint.ok()) {
       return absl::InvalidArgumentError(
-          absl::StrCat("http_address '", address, "' is not host:port"));
-    }
-    std::string host = address.substr(0, colon);
-    if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
-      host = host.substr(1, host.size() - 2);
+          absl::StrCat("http_address: ", StatusMessage(endpoint.status())));
     }
     beast::error_code ec;
-    tcp::resolver resolver(io_);
-    const auto endpoints = resolver.resolve(host, std::to_string(port), ec);
-    if (ec || endpoints.empty()) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "http_address '", address, "': cannot resolve: ", ec.message()));
-    }
-    const tcp::endpoint endpoint = endpoints.begin()->endpoint();
-    if (acceptor_.open(endpoint.protocol(), ec); !ec) {
+    if (acceptor_.open(endpoint->protocol(), ec); !ec) {
       acceptor_.set_option(asio::socket_base::reuse_address(true), ec);
-      acceptor_.bind(endpoint, ec);
+      acceptor_.bind(*endpoint, ec);
     }
     if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
     if (ec) {

@@ -1,8 +1,8 @@
 // The node's HTTP/1.1 listener (Boost.Beast) on http_address: GET /metrics
-// and the status page (herdnode/status/). It runs on its own io_context
+// and the status page (herdnode/ops/status/). It runs on its own io_context
 // thread, so a slow scraper never touches the gRPC or gateway threads.
-#ifndef HERD_HERDNODE_HTTP_LISTENER_H_
-#define HERD_HERDNODE_HTTP_LISTENER_H_
+#ifndef HERD_HERDNODE_OPS_HTTP_LISTENER_H_
+#define HERD_HERDNODE_OPS_HTTP_LISTENER_H_
 
 #include <chrono>
 #include <cstdint>
@@ -100,4 +100,4 @@ class HttpListener {
 
 }  // namespace herd
 
-#endif  // HERD_HERDNODE_HTTP_LISTENER_H_
+#endif  // HERD_HERDNODE_OPS_HTTP_LISTENER_H_

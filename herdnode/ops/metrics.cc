@@ -1,4 +1,4 @@
-#include "herdnode/metrics.h"
+#include "herdnode/ops/metrics.h"
 
 #include <sstream>
 #include <utility>

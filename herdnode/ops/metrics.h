@@ -8,8 +8,8 @@
 // - counters the node already keeps (flooding outcomes, per-peer link
 //   status), read at scrape time by a collector (see NodeStatusCollector),
 //   so the hot flooding path pays nothing extra.
-#ifndef HERD_HERDNODE_METRICS_H_
-#define HERD_HERDNODE_METRICS_H_
+#ifndef HERD_HERDNODE_OPS_METRICS_H_
+#define HERD_HERDNODE_OPS_METRICS_H_
 
 #include <array>
 #include <functional>
@@ -19,11 +19,11 @@
 #include <vector>
 
 #include "absl/time/time.h"
+#include "common/mutex.h"
 #include "gateway/gateway_observer.h"
 #include "herd/v1/herd.pb.h"
-#include "herdnode/flooding.h"
-#include "herdnode/mutex.h"
-#include "herdnode/places_provider.h"
+#include "herdnode/places/places_provider.h"
+#include "herdnode/store/flooding.h"
 #include "prometheus/collectable.h"
 #include "prometheus/counter.h"
 #include "prometheus/family.h"
@@ -108,4 +108,4 @@ class NodeStatusCollector final : public prometheus::Collectable {
 
 }  // namespace herd
 
-#endif  // HERD_HERDNODE_METRICS_H_
+#endif  // HERD_HERDNODE_OPS_METRICS_H_

@@ -3,14 +3,14 @@
 // descriptors compiled into the program (protobuf's generated pool). gRPC's
 // own reflection plugin is a sync service, whose server threads would poll
 // beside ours (grpc_pollers.h).
-#ifndef HERD_HERDNODE_REFLECTION_SERVICE_H_
-#define HERD_HERDNODE_REFLECTION_SERVICE_H_
+#ifndef HERD_HERDNODE_OPS_REFLECTION_SERVICE_H_
+#define HERD_HERDNODE_OPS_REFLECTION_SERVICE_H_
 
 #include <string>
 #include <vector>
 
+#include "common/cq_reactor.h"
 #include "grpc/reflection/v1alpha/reflection.grpc.pb.h"
-#include "herdnode/cq_reactor.h"
 
 namespace herd {
 
@@ -42,4 +42,4 @@ class ReflectionService {
 
 }  // namespace herd
 
-#endif  // HERD_HERDNODE_REFLECTION_SERVICE_H_
+#endif  // HERD_HERDNODE_OPS_REFLECTION_SERVICE_H_

@@ -1,4 +1,4 @@
-#include "herdnode/server_log.h"
+#include "herdnode/ops/server_log.h"
 
 #include <array>
 #include <cerrno>
@@ -18,7 +18,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
-#include "herdnode/mutex.h"
+#include "common/mutex.h"
 #include "spdlog/formatter.h"
 #include "spdlog/sinks/sink.h"
 #include "spdlog/spdlog.h"

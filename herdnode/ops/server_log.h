@@ -1,7 +1,7 @@
 // Each server's log file: every message in and out and every connection
 // opened or dropped, time-stamped to the microsecond.
-#ifndef HERD_HERDNODE_SERVER_LOG_H_
-#define HERD_HERDNODE_SERVER_LOG_H_
+#ifndef HERD_HERDNODE_OPS_SERVER_LOG_H_
+#define HERD_HERDNODE_OPS_SERVER_LOG_H_
 
 #include <memory>
 #include <string>
@@ -21,4 +21,4 @@ absl::StatusOr<std::shared_ptr<spdlog::logger>> OpenServerLog(
 
 }  // namespace herd
 
-#endif  // HERD_HERDNODE_SERVER_LOG_H_
+#endif  // HERD_HERDNODE_OPS_SERVER_LOG_H_

@@ -1,4 +1,4 @@
-#include "herdnode/timed_places.h"
+#include "herdnode/ops/timed_places.h"
 
 #include <utility>
 

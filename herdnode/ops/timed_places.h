@@ -1,13 +1,13 @@
 // A PlacesProvider decorator that reports every call's latency and outcome
 // to the node's metrics, whatever provider is configured underneath.
-#ifndef HERD_HERDNODE_TIMED_PLACES_H_
-#define HERD_HERDNODE_TIMED_PLACES_H_
+#ifndef HERD_HERDNODE_OPS_TIMED_PLACES_H_
+#define HERD_HERDNODE_OPS_TIMED_PLACES_H_
 
 #include <memory>
 #include <utility>
 
-#include "herdnode/metrics.h"
-#include "herdnode/places_provider.h"
+#include "herdnode/ops/metrics.h"
+#include "herdnode/places/places_provider.h"
 
 namespace herd {
 
@@ -30,4 +30,4 @@ class TimedPlacesProvider final : public PlacesProvider {
 
 }  // namespace herd
 
-#endif  // HERD_HERDNODE_TIMED_PLACES_H_
+#endif  // HERD_HERDNODE_OPS_TIMED_PLACES_H_

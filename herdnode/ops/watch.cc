@@ -1,13 +1,13 @@
-#include "herdnode/watch.h"
+#include "herdnode/ops/watch.h"
 
 #include <cmath>
 #include <utility>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "herdnode/grpc_handoff.h"
+#include "common/grpc_handoff.h"
+#include "common/status_text.h"
 #include "herdnode/places/great_circle.h"
-#include "herdnode/status_text.h"
 
 namespace herd {
 

@@ -6,8 +6,8 @@
 // watcher's bounded queue under a short lock; when a queue is full the
 // change is dropped and counted, and the watcher later receives one
 // `dropped` event (in the place of the gap) saying how many it missed.
-#ifndef HERD_HERDNODE_WATCH_H_
-#define HERD_HERDNODE_WATCH_H_
+#ifndef HERD_HERDNODE_OPS_WATCH_H_
+#define HERD_HERDNODE_OPS_WATCH_H_
 
 #include <cstddef>
 #include <cstdint>
@@ -18,11 +18,11 @@
 
 #include "absl/container/flat_hash_set.h"
 #include "absl/status/status.h"
+#include "common/cq_reactor.h"
+#include "common/mutex.h"
 #include "herd/v1/herd.grpc.pb.h"
-#include "herdnode/cq_reactor.h"
-#include "herdnode/flooding.h"
-#include "herdnode/metrics.h"
-#include "herdnode/mutex.h"
+#include "herdnode/ops/metrics.h"
+#include "herdnode/store/flooding.h"
 #include "spdlog/logger.h"
 
 namespace herd {
@@ -93,4 +93,4 @@ class WatchHub final : public PeerSink {
 
 }  // namespace herd
 
-#endif  // HERD_HERDNODE_WATCH_H_
+#endif  // HERD_HERDNODE_OPS_WATCH_H_

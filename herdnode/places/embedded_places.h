@@ -11,7 +11,7 @@
 #include "absl/status/statusor.h"
 #include "herd/v1/herd.pb.h"
 #include "herdnode/places/gazetteer_index.h"
-#include "herdnode/places_provider.h"
+#include "herdnode/places/places_provider.h"
 #include "s2/s2point_index.h"
 
 namespace herd::places {

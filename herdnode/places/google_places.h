@@ -14,8 +14,8 @@
 #include "absl/time/time.h"
 #include "herd/v1/herd.pb.h"
 #include "herdnode/places/http_post_client.h"
+#include "herdnode/places/places_provider.h"
 #include "herdnode/places/ttl_cache.h"
-#include "herdnode/places_provider.h"
 
 namespace herd::places {
 

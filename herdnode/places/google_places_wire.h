@@ -11,7 +11,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "herd/v1/herd.pb.h"
-#include "herdnode/places_provider.h"
+#include "herdnode/places/places_provider.h"
 
 namespace herd::places {
 

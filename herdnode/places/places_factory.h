@@ -6,7 +6,7 @@
 
 #include "absl/status/statusor.h"
 #include "herd/v1/config.pb.h"
-#include "herdnode/places_provider.h"
+#include "herdnode/places/places_provider.h"
 
 namespace herd {
 

@@ -1,7 +1,7 @@
 // Where WHATSAT's places come from. The node owns one provider, chosen by
 // config: the embedded offline gazetteer by default, Google Places when keyed.
-#ifndef HERD_HERDNODE_PLACES_PROVIDER_H_
-#define HERD_HERDNODE_PLACES_PROVIDER_H_
+#ifndef HERD_HERDNODE_PLACES_PLACES_PROVIDER_H_
+#define HERD_HERDNODE_PLACES_PLACES_PROVIDER_H_
 
 #include <cstdint>
 #include <memory>
@@ -52,4 +52,4 @@ class PlacesProvider {
 
 }  // namespace herd
 
-#endif  // HERD_HERDNODE_PLACES_PROVIDER_H_
+#endif  // HERD_HERDNODE_PLACES_PLACES_PROVIDER_H_

@@ -3,7 +3,7 @@
 #define HERD_HERDNODE_PLACES_QUERY_CHECK_H_
 
 #include "absl/status/status.h"
-#include "herdnode/places_provider.h"
+#include "herdnode/places/places_provider.h"
 
 namespace herd::places {
 

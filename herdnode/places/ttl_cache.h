@@ -12,7 +12,7 @@
 
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
-#include "herdnode/mutex.h"
+#include "common/mutex.h"
 
 namespace herd::places {
 

@@ -1,4 +1,4 @@
-#include "herdnode/compact_location.h"
+#include "herdnode/store/compact_location.h"
 
 #include <algorithm>
 #include <array>

@@ -3,8 +3,8 @@
 // two characters per byte). About 90 bytes for a typical client instead of
 // the 400-500 a v1::Location message with its strings takes, so a node can
 // hold a million clients in well under 256 bytes each.
-#ifndef HERD_HERDNODE_COMPACT_LOCATION_H_
-#define HERD_HERDNODE_COMPACT_LOCATION_H_
+#ifndef HERD_HERDNODE_STORE_COMPACT_LOCATION_H_
+#define HERD_HERDNODE_STORE_COMPACT_LOCATION_H_
 
 #include <compare>
 #include <cstddef>
@@ -66,4 +66,4 @@ class CompactLocation {
 
 }  // namespace herd
 
-#endif  // HERD_HERDNODE_COMPACT_LOCATION_H_
+#endif  // HERD_HERDNODE_STORE_COMPACT_LOCATION_H_

@@ -1,4 +1,4 @@
-#include "herdnode/flooding.h"
+#include "herdnode/store/flooding.h"
 
 #include <utility>
 

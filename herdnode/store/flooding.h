@@ -2,8 +2,8 @@
 // newer than what the node holds is it forwarded, to every linked peer except
 // the one it came from. Stale and duplicate updates stop here, so an update
 // crosses each link at most once in each direction.
-#ifndef HERD_HERDNODE_FLOODING_H_
-#define HERD_HERDNODE_FLOODING_H_
+#ifndef HERD_HERDNODE_STORE_FLOODING_H_
+#define HERD_HERDNODE_STORE_FLOODING_H_
 
 #include <atomic>
 #include <cstddef>
@@ -13,9 +13,9 @@
 
 #include "absl/functional/any_invocable.h"
 #include "absl/status/status.h"
+#include "common/mutex.h"
 #include "herd/v1/herd.pb.h"
-#include "herdnode/location_store.h"
-#include "herdnode/mutex.h"
+#include "herdnode/store/location_store.h"
 
 namespace herd {
 
@@ -170,4 +170,4 @@ class Flooder {
 
 }  // namespace herd
 
-#endif  // HERD_HERDNODE_FLOODING_H_
+#endif  // HERD_HERDNODE_STORE_FLOODING_H_

@@ -1,4 +1,4 @@
-#include "herdnode/location_store.h"
+#include "herdnode/store/location_store.h"
 
 #include <algorithm>
 #include <compare>

@@ -1,7 +1,7 @@
 // The latest location of every client this node has heard of, ordered by
 // exact client time, plus a local acceptance sequence that pages catch-up.
-#ifndef HERD_HERDNODE_LOCATION_STORE_H_
-#define HERD_HERDNODE_LOCATION_STORE_H_
+#ifndef HERD_HERDNODE_STORE_LOCATION_STORE_H_
+#define HERD_HERDNODE_STORE_LOCATION_STORE_H_
 
 #include <cstddef>
 #include <cstdint>
@@ -15,10 +15,10 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/string_view.h"
+#include "common/mutex.h"
 #include "herd/v1/herd.pb.h"
-#include "herdnode/compact_location.h"
-#include "herdnode/mutex.h"
-#include "herdnode/seq_index.h"
+#include "herdnode/store/compact_location.h"
+#include "herdnode/store/seq_index.h"
 
 namespace herd {
 
@@ -97,4 +97,4 @@ class LocationStore {
 
 }  // namespace herd
 
-#endif  // HERD_HERDNODE_LOCATION_STORE_H_
+#endif  // HERD_HERDNODE_STORE_LOCATION_STORE_H_

@@ -1,4 +1,4 @@
-#include "herdnode/seq_index.h"
+#include "herdnode/store/seq_index.h"
 
 #include <algorithm>
 #include <iterator>

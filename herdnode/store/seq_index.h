@@ -4,8 +4,8 @@
 // a replaced entry is removed where it is and its chunk compacted once half
 // of it is gone, never in a pass over the whole index (at a million clients
 // that pass would hold the store's lock for over 100 ms).
-#ifndef HERD_HERDNODE_SEQ_INDEX_H_
-#define HERD_HERDNODE_SEQ_INDEX_H_
+#ifndef HERD_HERDNODE_STORE_SEQ_INDEX_H_
+#define HERD_HERDNODE_STORE_SEQ_INDEX_H_
 
 #include <cstddef>
 #include <cstdint>
@@ -54,4 +54,4 @@ class SeqIndex {
 
 }  // namespace herd
 
-#endif  // HERD_HERDNODE_SEQ_INDEX_H_
+#endif  // HERD_HERDNODE_STORE_SEQ_INDEX_H_

@@ -1,7 +1,7 @@
 // Callback-API stream reactors whose every hand-off to and from gRPC goes
 // through one GrpcHandoff (see grpc_handoff.h), so that ThreadSanitizer sees
 // the order gRPC guarantees. herdnode itself no longer uses the callback API
-// (herdnode/cq_reactor.h); the fakes of the tests do.
+// (common/cq_reactor.h); the fakes of the tests do.
 //
 // A derived class starts operations with the HandOff* calls (each releases
 // the handoff, then hands the operation to gRPC) and does its work in the
@@ -13,9 +13,9 @@
 #include <memory>
 #include <utility>
 
+#include "common/grpc_handoff.h"
 #include "grpcpp/support/server_callback.h"
 #include "grpcpp/support/status.h"
-#include "herdnode/grpc_handoff.h"
 
 namespace herd {
 namespace handoff_internal {

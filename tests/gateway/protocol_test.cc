@@ -4,9 +4,9 @@
 #include <string_view>
 #include <variant>
 
+#include "common/location_text.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "herdnode/location_text.h"
 #include "nlohmann/json.hpp"
 
 namespace herd::gateway {

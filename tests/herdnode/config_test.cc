@@ -10,10 +10,11 @@
 #include <string>
 
 #include "absl/strings/str_cat.h"
+#include "common/host_port.h"
+#include "common/status_text.h"
 #include "gmock/gmock.h"
 #include "google/protobuf/text_format.h"
 #include "gtest/gtest.h"
-#include "herdnode/status_text.h"
 
 namespace herd {
 namespace {

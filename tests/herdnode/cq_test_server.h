@@ -10,11 +10,11 @@
 #include <string>
 #include <vector>
 
+#include "common/cq_reactor.h"
+#include "common/grpc_pollers.h"
 #include "grpcpp/security/server_credentials.h"
 #include "grpcpp/server.h"
 #include "grpcpp/server_builder.h"
-#include "herdnode/cq_reactor.h"
-#include "herdnode/grpc_pollers.h"
 
 namespace herd {
 

@@ -1,7 +1,7 @@
 // The durable log end to end on a real directory: appends through the
 // flooder, recovery after a stop, torn tails, damage, snapshots, leftovers
 // of a crash, and the fsync policies.
-#include "herdnode/durable_log.h"
+#include "herdnode/durable/durable_log.h"
 
 #include <unistd.h>
 
@@ -14,15 +14,15 @@
 #include <utility>
 #include <vector>
 
+#include "common/mutex.h"
 #include "fault_env.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "herdnode/durable_files.h"
-#include "herdnode/flooding.h"
-#include "herdnode/location_store.h"
-#include "herdnode/mutex.h"
-#include "herdnode/posix_file.h"
-#include "herdnode/record_format.h"
+#include "herdnode/durable/durable_files.h"
+#include "herdnode/durable/posix_file.h"
+#include "herdnode/durable/record_format.h"
+#include "herdnode/store/flooding.h"
+#include "herdnode/store/location_store.h"
 #include "test_herd.h"
 #include "test_location.h"
 

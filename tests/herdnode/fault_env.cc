@@ -4,7 +4,7 @@
 #include <cstring>
 #include <utility>
 
-#include "herdnode/posix_file.h"
+#include "herdnode/durable/posix_file.h"
 
 namespace herd::testing {
 namespace {

@@ -13,8 +13,8 @@
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
-#include "herdnode/durable_env.h"
-#include "herdnode/mutex.h"
+#include "common/mutex.h"
+#include "herdnode/durable/durable_env.h"
 
 namespace herd::testing {
 

@@ -1,6 +1,6 @@
 // The flooding decision with mock peers: accepted updates go to every peer
 // but the sender, stale and duplicate ones go nowhere.
-#include "herdnode/flooding.h"
+#include "herdnode/store/flooding.h"
 
 #include <optional>
 #include <string>

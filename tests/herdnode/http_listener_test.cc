@@ -2,7 +2,7 @@
 // (idle connections make room, busy ones do not), the request head's
 // deadline and size. Deadlines are shortened through HttpLimits; every wait
 // is bounded.
-#include "herdnode/http_listener.h"
+#include "herdnode/ops/http_listener.h"
 
 #include <chrono>
 #include <functional>

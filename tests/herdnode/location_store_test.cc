@@ -1,6 +1,6 @@
 // The store keeps each client's newest report by exact client time and
 // pages its entries by acceptance sequence for catch-up.
-#include "herdnode/location_store.h"
+#include "herdnode/store/location_store.h"
 
 #include <algorithm>
 #include <atomic>
@@ -17,7 +17,7 @@
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "herdnode/seq_index.h"
+#include "herdnode/store/seq_index.h"
 #include "test_location.h"
 
 namespace herd {

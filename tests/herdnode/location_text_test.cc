@@ -1,6 +1,6 @@
 // Every rule of the location fields: ISO 6709 coordinates, POSIX time
 // stamps, and the AT line's time differences.
-#include "herdnode/location_text.h"
+#include "common/location_text.h"
 
 #include <compare>
 #include <string>

@@ -1,13 +1,13 @@
 // The node's metrics: exposition format, histogram buckets, the scrape-time
 // collector, and the HTTP listener that serves them.
-#include "herdnode/metrics.h"
+#include "herdnode/ops/metrics.h"
 
 #include <string>
 #include <vector>
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "herdnode/http_listener.h"
+#include "herdnode/ops/http_listener.h"
 #include "http_exchange.h"
 #include "spdlog/sinks/null_sink.h"
 #include "spdlog/spdlog.h"

@@ -6,7 +6,7 @@
 // lock, so that thread can only act once the waiter has checked its
 // condition and released the lock inside the wait: the wakeup under test is
 // the one that happens, with no sleeps.
-#include "herdnode/mutex.h"
+#include "common/mutex.h"
 
 #include <atomic>
 #include <chrono>

@@ -14,6 +14,10 @@
 #include <thread>
 
 #include "absl/strings/str_cat.h"
+#include "common/grpc_handoff.h"
+#include "common/location_text.h"
+#include "common/mutex.h"
+#include "common/status_text.h"
 #include "fault_env.h"
 #include "gmock/gmock.h"
 #include "grpcpp/create_channel.h"
@@ -21,12 +25,8 @@
 #include "grpcpp/security/credentials.h"
 #include "gtest/gtest.h"
 #include "herdnode/config.h"
-#include "herdnode/grpc_handoff.h"
-#include "herdnode/location_check.h"
-#include "herdnode/location_text.h"
-#include "herdnode/mutex.h"
-#include "herdnode/record_format.h"
-#include "herdnode/status_text.h"
+#include "herdnode/durable/record_format.h"
+#include "herdnode/mesh/location_check.h"
 #include "test_herd.h"
 #include "test_location.h"
 

@@ -1,8 +1,8 @@
-#include "herdnode/peer_auth.h"
+#include "herdnode/mesh/peer_auth.h"
 
+#include "common/status_text.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "herdnode/status_text.h"
 
 namespace herd {
 namespace {

@@ -1,19 +1,19 @@
 // PeerLink against a scripted fake peer: catch-up paging and the bounded,
 // coalescing live queue.
-#include "herdnode/peer_link.h"
+#include "herdnode/mesh/peer_link.h"
 
 #include <chrono>
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "common/grpc_handoff.h"
+#include "common/mutex.h"
 #include "gmock/gmock.h"
 #include "grpcpp/security/server_credentials.h"
 #include "grpcpp/server.h"
 #include "grpcpp/server_builder.h"
 #include "gtest/gtest.h"
-#include "herdnode/grpc_handoff.h"
-#include "herdnode/mutex.h"
 #include "spdlog/sinks/null_sink.h"
 #include "test_herd.h"
 #include "test_location.h"

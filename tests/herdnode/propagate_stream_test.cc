@@ -2,7 +2,7 @@
 // connection, with a journal the test controls: a receiver whose journal is
 // behind stops reading (so the sender, not this node, holds what waits) and
 // reads on once the journal has caught up; nothing is lost.
-#include "herdnode/propagate_stream.h"
+#include "herdnode/mesh/propagate_stream.h"
 
 #include <chrono>
 #include <memory>
@@ -10,6 +10,8 @@
 #include <utility>
 #include <vector>
 
+#include "common/grpc_pollers.h"
+#include "common/mutex.h"
 #include "cq_test_server.h"
 #include "grpcpp/create_channel.h"
 #include "grpcpp/security/credentials.h"
@@ -17,8 +19,6 @@
 #include "grpcpp/server.h"
 #include "grpcpp/server_builder.h"
 #include "gtest/gtest.h"
-#include "herdnode/grpc_pollers.h"
-#include "herdnode/mutex.h"
 #include "spdlog/sinks/null_sink.h"
 #include "test_herd.h"
 #include "test_location.h"

@@ -1,13 +1,13 @@
 // The durable file format: CRC-32C, headers, records, the snapshot footer,
 // and telling a torn tail from damage in the middle.
-#include "herdnode/record_format.h"
+#include "herdnode/durable/record_format.h"
 
 #include <string>
 #include <vector>
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "herdnode/crc32c.h"
+#include "herdnode/durable/crc32c.h"
 #include "test_location.h"
 
 namespace herd {

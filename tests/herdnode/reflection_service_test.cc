@@ -1,4 +1,4 @@
-#include "herdnode/reflection_service.h"
+#include "herdnode/ops/reflection_service.h"
 
 #include <string>
 #include <vector>

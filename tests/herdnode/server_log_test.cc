@@ -1,6 +1,6 @@
 // The server log file: its line format, the escaping of bytes a client chose,
 // and that every line reaches the file, in order, without a flush per line.
-#include "herdnode/server_log.h"
+#include "herdnode/ops/server_log.h"
 
 #include <unistd.h>
 

@@ -1,6 +1,6 @@
 // The status page's parts: the recent-updates ring, the snapshot of a node,
 // its JSON, and the page's routes served over a real loopback socket.
-#include "herdnode/status/status_page.h"
+#include "herdnode/ops/status/status_page.h"
 
 #include <atomic>
 #include <memory>
@@ -10,13 +10,13 @@
 #include "gmock/gmock.h"
 #include "google/protobuf/text_format.h"
 #include "gtest/gtest.h"
-#include "herdnode/flooding.h"
-#include "herdnode/http_listener.h"
-#include "herdnode/location_store.h"
-#include "herdnode/peer_link.h"
-#include "herdnode/status/recent_updates.h"
-#include "herdnode/status/status_json.h"
-#include "herdnode/status/status_snapshot.h"
+#include "herdnode/mesh/peer_link.h"
+#include "herdnode/ops/http_listener.h"
+#include "herdnode/ops/status/recent_updates.h"
+#include "herdnode/ops/status/status_json.h"
+#include "herdnode/ops/status/status_snapshot.h"
+#include "herdnode/store/flooding.h"
+#include "herdnode/store/location_store.h"
 #include "http_exchange.h"
 #include "nlohmann/json.hpp"
 #include "spdlog/sinks/null_sink.h"

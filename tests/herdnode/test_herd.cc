@@ -11,7 +11,7 @@
 #include "grpcpp/create_channel.h"
 #include "grpcpp/security/credentials.h"
 #include "gtest/gtest.h"
-#include "herdnode/server_log.h"
+#include "herdnode/ops/server_log.h"
 
 namespace herd::testing {
 namespace {

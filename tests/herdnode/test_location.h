@@ -4,8 +4,8 @@
 
 #include <string>
 
+#include "common/location_text.h"
 #include "herd/v1/herd.pb.h"
-#include "herdnode/location_text.h"
 
 namespace herd::testing {
 

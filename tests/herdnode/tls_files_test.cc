@@ -1,4 +1,4 @@
-#include "herdnode/tls_files.h"
+#include "herdnode/mesh/tls_files.h"
 
 #include <unistd.h>
 
@@ -6,10 +6,10 @@
 #include <filesystem>
 #include <string>
 
+#include "common/status_text.h"
 #include "fmt/format.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "herdnode/status_text.h"
 
 namespace herd {
 namespace {

@@ -1,5 +1,5 @@
 // UpdateQueue: batches in order, and newest-per-client once long.
-#include "herdnode/update_queue.h"
+#include "herdnode/mesh/update_queue.h"
 
 #include <string>
 #include <vector>

@@ -1,6 +1,6 @@
 // Watch: the circle filter, the bounded queue's drop-and-tell, and real
 // streams over loopback gRPC with a reader that does not read.
-#include "herdnode/watch.h"
+#include "herdnode/ops/watch.h"
 
 #include <memory>
 #include <string>

@@ -101,7 +101,7 @@ def newest_segment(data_directory, name):
 def first_record_cut_short(segment):
     """The bytes a crash in the middle of appending this segment's first
     record again would leave: all of it but its last 5 bytes (see
-    herdnode/record_format.h: a 24-byte file header, then length u32 |
+    herdnode/durable/record_format.h: a 24-byte file header, then length u32 |
     CRC-32C u32 | payload)."""
     data = segment.read_bytes()
     header, overhead = 24, 8

@@ -13,7 +13,7 @@ from reports import newest, report
 
 FROZEN = "Parker"
 ITS_PEERS = ("Alford", "Bolden", "Hamilton")
-# Keepalive: a ping after 2 s, given up after 3 s more (herdnode/peer_link.h).
+# Keepalive: a ping after 2 s, given up after 3 s more (herdnode/mesh/peer_link.h).
 # Generous room on top for a loaded machine; the old 30 s + 10 s keepalive
 # would not fit.
 NOTICE_TIMEOUT = 30.0

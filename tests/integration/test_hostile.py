@@ -448,7 +448,7 @@ def test_client_that_never_reads_is_closed_at_pending_output_limit(make_herd):
           f"{reply_bytes} reply bytes each; log: {reason}")
 
 
-# The herd's bound on client IDs (herdnode/location_check.h, kMaxClientIdBytes)
+# The herd's bound on client IDs (herdnode/mesh/location_check.h, kMaxClientIdBytes)
 # and the default bound on client clocks ahead of the server's
 # (config.proto, max_client_time_ahead_seconds).
 MAX_CLIENT_ID_BYTES = 1024
@@ -508,7 +508,7 @@ def test_iamat_far_in_the_future_cannot_freeze_a_client(herd):
     herd.wait_for_location(
         victim, where=lambda loc: loc.client_time_text == real_time)
 
-# The HTTP listener's limits (herdnode/http_listener.h, HttpLimits), which
+# The HTTP listener's limits (herdnode/ops/http_listener.h, HttpLimits), which
 # these tests rely on; they are not configurable.
 HTTP_MAX_CONNECTIONS = 1024
 HTTP_HEAD_TIMEOUT_SECONDS = 5

@@ -8,7 +8,7 @@
 cmake_minimum_required(VERSION 3.25)
 
 set(delimiter "herd_asset")
-set(code "// Generated at build time by herdnode/status/embed_assets.cmake.\n")
+set(code "// Generated at build time by herdnode/ops/status/embed_assets.cmake.\n")
 string(APPEND code "// Do not edit: edit the assets themselves.\n")
 string(APPEND code "#include \"${HEADER}\"\n\nnamespace herd {\n")
 

@@ -1,4 +1,4 @@
-#include "herdnode/status/recent_updates.h"
+#include "herdnode/ops/status/recent_updates.h"
 
 #include <algorithm>
 

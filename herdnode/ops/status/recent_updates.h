@@ -1,8 +1,8 @@
 // The status page's "recent updates": the last few updates this node
 // accepted, kept in a small ring. It is a PeerSink of the Flooder, so it sees
 // exactly what the peers and watchers see, when they see it.
-#ifndef HERD_HERDNODE_STATUS_RECENT_UPDATES_H_
-#define HERD_HERDNODE_STATUS_RECENT_UPDATES_H_
+#ifndef HERD_HERDNODE_OPS_STATUS_RECENT_UPDATES_H_
+#define HERD_HERDNODE_OPS_STATUS_RECENT_UPDATES_H_
 
 #include <cstddef>
 #include <cstdint>
@@ -11,9 +11,9 @@
 #include <vector>
 
 #include "absl/time/time.h"
+#include "common/mutex.h"
 #include "herd/v1/herd.pb.h"
-#include "herdnode/flooding.h"
-#include "herdnode/mutex.h"
+#include "herdnode/store/flooding.h"
 
 namespace herd {
 
@@ -47,4 +47,4 @@ class RecentUpdates final : public PeerSink {
 
 }  // namespace herd
 
-#endif  // HERD_HERDNODE_STATUS_RECENT_UPDATES_H_
+#endif  // HERD_HERDNODE_OPS_STATUS_RECENT_UPDATES_H_

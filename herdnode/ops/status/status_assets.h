@@ -1,8 +1,8 @@
 // The status page's files, built into the binary at build time (see
 // CMakeLists.txt here): the page itself and the world map that
 // world_map.py made from the pinned world-atlas npm package.
-#ifndef HERD_HERDNODE_STATUS_STATUS_ASSETS_H_
-#define HERD_HERDNODE_STATUS_STATUS_ASSETS_H_
+#ifndef HERD_HERDNODE_OPS_STATUS_STATUS_ASSETS_H_
+#define HERD_HERDNODE_OPS_STATUS_STATUS_ASSETS_H_
 
 #include <string_view>
 
@@ -16,4 +16,4 @@ std::string_view WorldMapJson();
 
 }  // namespace herd
 
-#endif  // HERD_HERDNODE_STATUS_STATUS_ASSETS_H_
+#endif  // HERD_HERDNODE_OPS_STATUS_STATUS_ASSETS_H_

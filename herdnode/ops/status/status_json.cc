@@ -1,4 +1,4 @@
-#include "herdnode/status/status_json.h"
+#include "herdnode/ops/status/status_json.h"
 
 #include <string>
 

@@ -1,10 +1,10 @@
 // The status page's data, GET /status.json: a StatusSnapshot as JSON. The
 // page draws only from this, so a test (or an operator's script) can check
 // the same facts the page shows.
-#ifndef HERD_HERDNODE_STATUS_STATUS_JSON_H_
-#define HERD_HERDNODE_STATUS_STATUS_JSON_H_
+#ifndef HERD_HERDNODE_OPS_STATUS_STATUS_JSON_H_
+#define HERD_HERDNODE_OPS_STATUS_STATUS_JSON_H_
 
-#include "herdnode/status/status_snapshot.h"
+#include "herdnode/ops/status/status_snapshot.h"
 #include "nlohmann/json.hpp"
 
 namespace herd {
@@ -28,4 +28,4 @@ nlohmann::json StatusJson(const StatusSnapshot& snapshot);
 
 }  // namespace herd
 
-#endif  // HERD_HERDNODE_STATUS_STATUS_JSON_H_
+#endif  // HERD_HERDNODE_OPS_STATUS_STATUS_JSON_H_

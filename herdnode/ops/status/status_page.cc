@@ -1,10 +1,10 @@
-#include "herdnode/status/status_page.h"
+#include "herdnode/ops/status/status_page.h"
 
 #include <string>
 #include <utility>
 
-#include "herdnode/status/status_assets.h"
-#include "herdnode/status/status_json.h"
+#include "herdnode/ops/status/status_assets.h"
+#include "herdnode/ops/status/status_json.h"
 
 namespace herd {
 

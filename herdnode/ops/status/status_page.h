@@ -4,13 +4,13 @@
 //   GET /status.json  what the page shows, read afresh on every request
 //   GET /world.json   the world map's outlines, built into the binary
 // Nothing is fetched from anywhere else, at build time or view time.
-#ifndef HERD_HERDNODE_STATUS_STATUS_PAGE_H_
-#define HERD_HERDNODE_STATUS_STATUS_PAGE_H_
+#ifndef HERD_HERDNODE_OPS_STATUS_STATUS_PAGE_H_
+#define HERD_HERDNODE_OPS_STATUS_STATUS_PAGE_H_
 
 #include <functional>
 
-#include "herdnode/http_listener.h"
-#include "herdnode/status/status_snapshot.h"
+#include "herdnode/ops/http_listener.h"
+#include "herdnode/ops/status/status_snapshot.h"
 
 namespace herd {
 
@@ -21,4 +21,4 @@ void AddStatusPageRoutes(std::function<StatusSnapshot()> snapshot,
 
 }  // namespace herd
 
-#endif  // HERD_HERDNODE_STATUS_STATUS_PAGE_H_
+#endif  // HERD_HERDNODE_OPS_STATUS_STATUS_PAGE_H_

@@ -1,4 +1,4 @@
-#include "herdnode/status/status_snapshot.h"
+#include "herdnode/ops/status/status_snapshot.h"
 
 #include <algorithm>
 

@@ -1,8 +1,8 @@
 // What the status page shows, copied out of a running node in one go: each
 // source is read under its own short lock, so a page being rendered never
 // holds up flooding, links or clients.
-#ifndef HERD_HERDNODE_STATUS_STATUS_SNAPSHOT_H_
-#define HERD_HERDNODE_STATUS_STATUS_SNAPSHOT_H_
+#ifndef HERD_HERDNODE_OPS_STATUS_STATUS_SNAPSHOT_H_
+#define HERD_HERDNODE_OPS_STATUS_STATUS_SNAPSHOT_H_
 
 #include <cstddef>
 #include <cstdint>
@@ -12,10 +12,10 @@
 #include "absl/time/time.h"
 #include "herd/v1/config.pb.h"
 #include "herd/v1/herd.pb.h"
-#include "herdnode/flooding.h"
-#include "herdnode/location_store.h"
-#include "herdnode/peer_link.h"
-#include "herdnode/status/recent_updates.h"
+#include "herdnode/mesh/peer_link.h"
+#include "herdnode/ops/status/recent_updates.h"
+#include "herdnode/store/flooding.h"
+#include "herdnode/store/location_store.h"
 
 namespace herd {
 
@@ -61,4 +61,4 @@ std::vector<v1::Location> NewestClients(const LocationStore& store,
 
 }  // namespace herd
 
-#endif  // HERD_HERDNODE_STATUS_STATUS_SNAPSHOT_H_
+#endif  // HERD_HERDNODE_OPS_STATUS_STATUS_SNAPSHOT_H_
