@@ -24,14 +24,6 @@ constexpr size_t kMaxBuffer = size_t{16} * 1024 * 1024;
 
 }  // namespace
 
-std::string Endpoint::ToString() const { return FormatHostPort(host, port); }
-
-absl::StatusOr<Endpoint> ParseEndpoint(std::string_view text) {
-  absl::StatusOr<HostPort> parsed = ParseHostPort(text);
-  if (!parsed.ok()) return parsed.status();
-  return Endpoint{std::move(parsed->host), parsed->port};
-}
-
 LineConnection::LineConnection(const asio::any_io_executor& executor,
                                absl::Duration io_timeout)
     : socket_(executor),
@@ -82,7 +74,7 @@ asio::awaitable<void> LineConnection::Watchdog() {
 
 asio::awaitable<absl::Status> LineConnection::Connect(
     const Endpoint& endpoint) {
-  peer_ = endpoint.ToString();
+  peer_ = FormatHostPort(endpoint.host, endpoint.port);
   if (!watchdog_running_) {
     watchdog_running_ = true;
     asio::co_spawn(socket_.get_executor(), Watchdog(), asio::detached);

@@ -19,16 +19,14 @@
 #include "boost/asio/awaitable.hpp"
 #include "boost/asio/ip/tcp.hpp"
 #include "boost/asio/steady_timer.hpp"
+#include "common/host_port.h"
 
 namespace herd::bench {
 
-struct Endpoint {
-  std::string host;  // without the brackets of an IPv6 literal
-  uint16_t port = 0;
-  std::string ToString() const;
-};
-// "127.0.0.1:12003", "localhost:12003" or "[::1]:12003".
-absl::StatusOr<Endpoint> ParseEndpoint(std::string_view text);
+// A server to dial: "127.0.0.1:12003", "localhost:12003" or "[::1]:12003"
+// as common/host_port.h parses (ParseHostPort) and writes
+// (FormatHostPort) it.
+using Endpoint = HostPort;
 
 class LineConnection : public std::enable_shared_from_this<LineConnection> {
  public:

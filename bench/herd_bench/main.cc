@@ -102,7 +102,7 @@ struct Config {
 
 absl::StatusOr<Endpoint> EndpointFlag(std::string_view flag,
                                       std::string_view text) {
-  auto endpoint = ParseEndpoint(text);
+  auto endpoint = ParseHostPort(text);
   if (!endpoint.ok()) {
     return absl::InvalidArgumentError(
         fmt::format("--{}: {}", flag,

@@ -2,6 +2,7 @@
 
 #include <vector>
 
+#include "common/host_port.h"
 #include "fmt/format.h"
 
 namespace herd::bench {
@@ -30,7 +31,7 @@ nlohmann::json LoadJson(const RunResults& results) {
   const LoadOptions& options = *results.load_options;
   std::vector<std::string> targets;
   for (const Endpoint& target : options.targets) {
-    targets.push_back(target.ToString());
+    targets.push_back(FormatHostPort(target.host, target.port));
   }
   const double elapsed_s =
       std::chrono::duration<double>(results.load_elapsed).count();
@@ -67,16 +68,17 @@ nlohmann::json LoadJson(const RunResults& results) {
 nlohmann::json PropagationJson(const RunResults& results) {
   const PropagationOptions& options = *results.propagation_options;
   const PropagationStats& stats = results.propagation;
-  return {
-      {"from", options.from.ToString()},
-      {"to", options.grpc_to.empty() ? options.to.ToString() : options.grpc_to},
-      {"method", stats.method},
-      {"samples", stats.samples},
-      {"visible", stats.visible_after.count()},
-      {"never_visible", stats.never_visible},
-      {"polls", stats.polls},
-      {"latency_us", LatencyJson(stats.visible_after)},
-      {"errors", ErrorsJson(stats.errors)}};
+  return {{"from", FormatHostPort(options.from.host, options.from.port)},
+          {"to", options.grpc_to.empty()
+                     ? FormatHostPort(options.to.host, options.to.port)
+                     : options.grpc_to},
+          {"method", stats.method},
+          {"samples", stats.samples},
+          {"visible", stats.visible_after.count()},
+          {"never_visible", stats.never_visible},
+          {"polls", stats.polls},
+          {"latency_us", LatencyJson(stats.visible_after)},
+          {"errors", ErrorsJson(stats.errors)}};
 }
 
 }  // namespace
