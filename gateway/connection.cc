@@ -5,22 +5,16 @@
 #include <chrono>
 #include <deque>
 #include <exception>
-#include <mutex>
-#include <optional>
 #include <string_view>
-#include <system_error>
-#include <thread>
-#include <unordered_map>
 #include <utility>
 #include <variant>
 
-#include "absl/status/statusor.h"
 #include "absl/strings/str_join.h"
+#include "absl/time/clock.h"
 #include "boost/asio/buffer.hpp"
 #include "boost/asio/co_spawn.hpp"
 #include "boost/asio/detached.hpp"
 #include "boost/asio/io_context.hpp"
-#include "boost/asio/ip/address.hpp"
 #include "boost/asio/ip/tcp.hpp"
 #include "boost/asio/read_until.hpp"
 #include "boost/asio/redirect_error.hpp"
@@ -30,7 +24,6 @@
 #include "boost/asio/write.hpp"
 #include "common/gateway_limits.h"
 #include "common/location_text.h"
-#include "common/status_text.h"
 #include "fmt/format.h"
 #include "gateway/client_stream.h"
 #include "gateway/client_tls.h"

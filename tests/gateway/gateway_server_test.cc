@@ -4,18 +4,14 @@
 
 #include <algorithm>
 #include <chrono>
-#include <deque>
-#include <functional>
 #include <memory>
 #include <mutex>
-#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "boost/asio/io_context.hpp"
 #include "boost/asio/steady_timer.hpp"
-#include "common/grpc_handoff.h"
 #include "common/grpc_pollers.h"
 #include "common/location_text.h"
 #include "fmt/format.h"
@@ -27,7 +23,6 @@
 #include "grpcpp/server.h"
 #include "grpcpp/server_builder.h"
 #include "gtest/gtest.h"
-#include "handoff_stream.h"
 #include "herd/v1/herd.grpc.pb.h"
 #include "spdlog/logger.h"
 #include "spdlog/sinks/ringbuffer_sink.h"
