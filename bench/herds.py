@@ -24,6 +24,7 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 # ephemeral range, so an outgoing connection cannot take one meanwhile.
 sys.path.insert(0, str(REPO_ROOT / "tests" / "integration"))
 from ports import free_ports  # noqa: E402
+import local_herd  # noqa: E402
 from local_herd import tail  # noqa: E402
 
 import herd_protos  # noqa: E402
@@ -253,10 +254,13 @@ class _ServerGroup:
 
 
 class Herd(_ServerGroup):
-    """One herd of servers on free loopback ports, started in `workdir`."""
+    """One herd of servers on free loopback ports, started in `workdir`:
+    ours through the integration tests' Herd (tests/integration/
+    local_herd.py: the herd file, certificates, start-up and a clean stop
+    checked), the baselines with a herd.json of their own."""
 
     def __init__(self, kind, workdir, servers=SERVERS, links=LINKS,
-                 herdnode=None, log=True, http=False):
+                 herdnode=None, log=True):
         if kind not in KINDS:
             raise ValueError(f"unknown herd kind {kind!r}; known: {KINDS}")
         if kind == "herd" and not herdnode:
@@ -265,78 +269,69 @@ class Herd(_ServerGroup):
         self.workdir = Path(workdir)
         self.servers = tuple(servers)
         self.links = tuple(links)
-        self.herdnode = herdnode
         self.log = log
-        count = len(self.servers)
-        ports = free_ports((4 if http else 3) * count)
-        self.ports = dict(zip(self.servers, ports[:count]))
-        # Ours: the node's gRPC peer port (mutual TLS); baselines: the peer
-        # port.
-        self.second_ports = dict(zip(self.servers, ports[count:2 * count]))
-        # Ours: the plaintext operator port, where GetStatus/GetLocation are.
-        self.operator_ports = dict(zip(self.servers, ports[2 * count:3 * count]))
-        # Ours, with http: the HTTP listener's port (/metrics).
-        self.http_ports = dict(zip(self.servers, ports[3 * count:]))
         self.processes = {}
+        # {name: port} of the client-facing gateway; ours also
+        # operator_ports (GetStatus, GetLocation) and http_ports (/metrics).
+        self.ports = {}
+        self.operator_ports = {}
+        self.http_ports = {}
+        if kind == "herd":
+            # Measured as shipped: peers speak mutual TLS; nothing else of
+            # the shipped herd file (no durability): every setting's default.
+            stubs = herd_protos.stubs()
+            self._nodes = local_herd.Herd(
+                stubs, herdnode, self.workdir,
+                base_config=local_herd.shaped_config(stubs, self.servers,
+                                                     self.links, HOST))
+        else:
+            self._nodes = None
+            ports = free_ports(2 * len(self.servers))
+            self.ports = dict(zip(self.servers, ports[::2]))
+            self._peer_ports = dict(zip(self.servers, ports[1::2]))
 
     def endpoint(self, name):
         return f"{HOST}:{self.ports[name]}"
 
     def status_targets(self):
         """gRPC addresses that answer GetStatus (ours only)."""
-        if self.kind != "herd":
-            return []
-        return [f"{HOST}:{self.operator_ports[n]}" for n in self.servers]
+        return [f"{HOST}:{self.operator_ports[n]}" for n in self.servers
+                if n in self.operator_ports]
 
-    def _write_config(self):
-        self.workdir.mkdir(parents=True, exist_ok=True)
-        logs = self.workdir / "logs"
-        logs.mkdir(exist_ok=True)
-        if self.kind == "herd":
-            lines = [
-                f'servers {{ name: "{n}" gateway_address: "{self.endpoint(n)}" '
-                f'grpc_address: "{HOST}:{self.second_ports[n]}" '
-                f'operator_address: "{HOST}:{self.operator_ports[n]}"'
-                + (f' http_address: "{HOST}:{self.http_ports[n]}"'
-                   if n in self.http_ports else "") + " }"
-                for n in self.servers]
-            lines += [f'links {{ a: "{a}" b: "{b}" }}' for a, b in self.links]
-            lines.append(f'log_directory: "{logs}"')
-            # Measured as shipped: peers speak mutual TLS.
-            certs = self.workdir / "certs"
-            subprocess.run([str(REPO_ROOT / "deploy" / "make-certs.sh"),
-                            str(certs), *self.servers], check=True,
-                           stdout=subprocess.DEVNULL)
-            lines.append(f'tls {{ ca_cert_path: "{certs}/ca.crt" '
-                         f'cert_path: "{certs}/{{name}}.crt" '
-                         f'key_path: "{certs}/{{name}}.key" }}')
-            path = self.workdir / "herd.textproto"
-            path.write_text("\n".join(lines) + "\n")
-        else:
-            herd = {"servers": {n: {"host": HOST, "port": self.ports[n],
-                                    "peer_port": self.second_ports[n]}
-                                for n in self.servers},
-                    "links": [list(link) for link in self.links]}
-            path = self.workdir / "herd.json"
-            path.write_text(json.dumps(herd, indent=1))
-        return path, logs
-
-    def _command(self, name, config, logs):
-        if self.kind == "herd":
-            command = [str(self.herdnode), "--config", str(config), "--name", name]
-            return command + (["--log_dir", str(logs)] if self.log else [])
-        command = BASELINE_COMMANDS[self.kind] + ["--name", name, "--herd", str(config)]
-        return command + (["--log", str(logs / f"{name}.log")] if self.log else [])
+    def _write_baseline_config(self):
+        herd = {"servers": {n: {"host": HOST, "port": self.ports[n],
+                                "peer_port": self._peer_ports[n]}
+                            for n in self.servers},
+                "links": [list(link) for link in self.links]}
+        path = self.workdir / "herd.json"
+        path.write_text(json.dumps(herd, indent=1))
+        return path
 
     def start(self, ready_timeout_s=20.0):
-        config, logs = self._write_config()
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        if self._nodes is not None:
+            self._nodes.start()
+            for name in self.servers:
+                server = self._nodes.server(name)
+                self.ports[name] = local_herd.split_address(server.gateway_address)[1]
+                self.operator_ports[name] = local_herd.split_address(
+                    server.operator_address)[1]
+                self.http_ports[name] = local_herd.split_address(server.http_address)[1]
+                self.processes[name] = self._nodes.process(name).popen
+                _running.append(self.processes[name])
+            return self
+        config = self._write_baseline_config()
+        logs = self.workdir / "logs"
+        logs.mkdir(exist_ok=True)
         for name in self.servers:
             output = self.workdir / f"{name}.out"
+            command = BASELINE_COMMANDS[self.kind] + ["--name", name, "--herd", str(config)]
+            if self.log:
+                command += ["--log", str(logs / f"{name}.log")]
             with open(output, "wb") as sink:
                 process = subprocess.Popen(
-                    self._command(name, config, logs), stdout=sink,
-                    stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                    cwd=self.workdir)
+                    command, stdout=sink, stderr=subprocess.STDOUT,
+                    stdin=subprocess.DEVNULL, cwd=self.workdir)
             _running.append(process)
             self.processes[name] = process
         deadline = time.monotonic() + ready_timeout_s
@@ -344,6 +339,20 @@ class Herd(_ServerGroup):
             _wait_for_port(self.ports[name], self.processes[name], deadline,
                            self.workdir / f"{name}.out")
         return self
+
+    def stop(self):
+        if self._nodes is None:
+            super().stop()
+            return
+        try:
+            self._nodes.stop()
+        except AssertionError as error:
+            # The run's results are kept (crashed() reports the exit codes);
+            # what the servers said is worth reading next to them.
+            print(f"warning: {error}", file=sys.stderr)
+        for process in self.processes.values():
+            if process in _running:
+                _running.remove(process)
 
     def whatsat_answers(self, name="Hamilton"):
         """Whether WHATSAT answers for a client the server itself just took
@@ -398,7 +407,7 @@ class Herd(_ServerGroup):
         return proc_status_kib(self.processes[name].pid, "VmRSS")
 
     def metrics(self, name, timeout_s=5.0):
-        """{sample name: value} of our server's /metrics (needs http=True);
+        """{sample name: value} of our server's /metrics;
         labelled samples keep their labels in the name."""
         url = f"http://{HOST}:{self.http_ports[name]}/metrics"
         with urllib.request.urlopen(url, timeout=timeout_s) as response:

@@ -301,7 +301,7 @@ def measure_whatsat(args, profile, workdir):
     at a time, clients near large cities (and, for comparison, the default
     query for clients anywhere on the globe, mostly ocean)."""
     herd = herds.Herd("herd", workdir / "whatsat", servers=("Hamilton",),
-                      links=(), herdnode=args.herdnode, http=True)
+                      links=(), herdnode=args.herdnode)
     result = {"queries": []}
     with herd:
         if not herd.whatsat_answers():

@@ -117,12 +117,33 @@ def set_tls(config, certs_dir):
     config.tls.key_path = str(certs_dir / "{name}.key")
 
 
-def config_on_free_ports(stubs, log_dir, trusted_peers=None, certs_dir=None):
-    """The shipped herd with every port replaced by a free one, logging to
-    log_dir; trusted_peers ({name: [IP, ...]}) added to its servers. With
-    certs_dir, a new herd CA and certificates are made there and the tls
-    section points at them; without, the config has no usable tls section."""
-    config = load_shipped_config(stubs)
+def shaped_config(stubs, names, links, host="127.0.0.1"):
+    """A herd of only these servers and links ((a, b) pairs) on host, every
+    listener on port 0 (for config_on_free_ports to fill in) and nothing
+    else set: no durability, places or limits, all their defaults."""
+    config = stubs.config_pb2.HerdConfig()
+    for name in names:
+        config.servers.add(name=name, gateway_address=f"{host}:0",
+                           grpc_address=f"{host}:0",
+                           operator_address=f"{host}:0",
+                           http_address=f"{host}:0")
+    for a, b in links:
+        config.links.add(a=a, b=b)
+    return config
+
+
+def config_on_free_ports(stubs, log_dir, trusted_peers=None, certs_dir=None,
+                         base=None):
+    """The shipped herd (or a copy of base, a HerdConfig) with every port
+    replaced by a free one, logging to log_dir; trusted_peers ({name: [IP,
+    ...]}) added to its servers. With certs_dir, a new herd CA and
+    certificates are made there and the tls section points at them; without,
+    the config has no usable tls section."""
+    if base is None:
+        config = load_shipped_config(stubs)
+    else:
+        config = stubs.config_pb2.HerdConfig()
+        config.CopyFrom(base)
     ports = iter(free_ports(4 * len(config.servers)))
     for server in config.servers:
         if not server.operator_address:
@@ -188,12 +209,19 @@ class NodeProcess:
 
 
 class Herd:
+    """Real herdnode processes, one per server of a herd file written for
+    them on free ports, with clients for their gateways and operator
+    listeners. The integration tests and the bench (bench/herds.py) both
+    start herdnode through this class."""
+
     def __init__(self, stubs, binary, workdir, *, trusted_peers=None,
-                 edit_config=None, network=None):
+                 edit_config=None, network=None, base_config=None):
         """trusted_peers: {server name: [IP, ...]} added to the config.
         edit_config: a function that changes the HerdConfig before start.
         network: where the servers run and how to reach them (default:
-        Loopback)."""
+        Loopback). base_config: the herd to run (a HerdConfig, its ports
+        replaced by free ones; e.g. shaped_config); default: the shipped
+        herd."""
         self.stubs = stubs
         self.binary = str(binary)
         self.workdir = Path(workdir)
@@ -203,6 +231,7 @@ class Herd:
         self.certs_dir = self.workdir / "certs"
         self._trusted_peers = trusted_peers or {}
         self._edit_config = edit_config
+        self._base_config = base_config
         self.network = network or Loopback()
         self._processes = []  # every incarnation, in start order
         self._current = {}  # name -> NodeProcess
@@ -214,7 +243,8 @@ class Herd:
     def _write_config(self):
         config = config_on_free_ports(self.stubs, self.log_dir,
                                       self._trusted_peers,
-                                      certs_dir=self.certs_dir)
+                                      certs_dir=self.certs_dir,
+                                      base=self._base_config)
         if self._edit_config:
             self._edit_config(config)
         self.network.prepare(config)
