@@ -2,8 +2,8 @@
 # The quick checks .ci/run makes before it builds anything: clang-format
 # (Google style) on every C++ source, the folders' include order
 # (scripts/check-layering.py, docs/ARCHITECTURE.md "Layout"), and pyflakes
-# on every Python file. clang-tidy needs a build's compile commands: run
-# scripts/tidy.sh on the files you change.
+# on every Python file. clang-tidy needs compile commands: .ci/run runs it
+# next (scripts/tidy-changed.sh); scripts/tidy.sh FILE... checks files by hand.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 status=0
