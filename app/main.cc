@@ -28,10 +28,11 @@ ABSL_FLAG(std::string, config, "", "the herd file (protobuf text format)");
 ABSL_FLAG(std::string, name, "", "which server of the herd this is");
 ABSL_FLAG(std::string, log_dir, "",
           "directory for NAME.log (overrides the herd file's log_directory)");
-ABSL_FLAG(int, grpc_threads, 1,
-          "threads polling the node's gRPC (docs/ARCHITECTURE.md, "
-          "\"Threads\"); 1 avoids handing gRPC's poller role between "
-          "threads");
+ABSL_FLAG(
+    int, grpc_threads, 1,
+    "threads polling the node's gRPC (docs/ARCHITECTURE.md, "
+    "\"Threads and ownership\"); 1 avoids handing gRPC's poller role between "
+    "threads");
 ABSL_FLAG(bool, insecure, false,
           "no TLS between nodes: plaintext peer listener and links, peers "
           "trusted by the name they send (development only)");

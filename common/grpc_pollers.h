@@ -1,5 +1,5 @@
 // GrpcPollers: the threads that run all of a node's gRPC, each polling one
-// completion queue of ours (docs/ARCHITECTURE.md, "Threads").
+// completion queue of ours (docs/ARCHITECTURE.md, "Threads and ownership").
 //
 // Why not gRPC's callback API: in gRPC 1.51 it runs every reaction on a
 // "callback alternative" completion queue polled by Clamp(cores / 2, 2, 16)
