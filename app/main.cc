@@ -1,5 +1,6 @@
 // herdnode --config FILE --name NAME [--log_dir DIR]: one herd server, its
-// node (gRPC) and its text gateway, until SIGINT or SIGTERM.
+// node (gRPC) and its text gateway, until SIGINT or SIGTERM. SIGHUP reloads
+// the herd file (README, "Live reconfiguration").
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
@@ -33,6 +34,9 @@ ABSL_FLAG(
     "threads polling the node's gRPC (docs/ARCHITECTURE.md, "
     "\"Threads and ownership\"); 1 avoids handing gRPC's poller role between "
     "threads");
+ABSL_FLAG(int, watch_herd_file, 0,
+          "every this many seconds, reload the herd file if its contents "
+          "changed (0: only on SIGHUP or a Reload call; at most 3600)");
 ABSL_FLAG(bool, insecure, false,
           "no TLS between nodes: plaintext peer listener and links, peers "
           "trusted by the name they send (development only)");
@@ -41,6 +45,38 @@ namespace {
 
 constexpr int kExitRuntime = 1;
 constexpr int kExitUsage = 2;
+constexpr int kMaxWatchSeconds = 3600;
+
+// The gateway's part in reloads: this server's trusted peers and the
+// herd's gateway limits.
+class GatewayReload final : public herd::ReloadParticipant {
+ public:
+  GatewayReload(herd::gateway::GatewayServer& gateway, std::string name)
+      : gateway_(gateway), name_(std::move(name)) {}
+
+  absl::Status Check(const herd::v1::HerdConfig& next) override {
+    return gateway_.CheckSettings(Settings(next));
+  }
+  bool Apply(const herd::v1::HerdConfig& next) override {
+    return gateway_.ApplySettings(Settings(next));
+  }
+
+ private:
+  herd::gateway::GatewaySettings Settings(
+      const herd::v1::HerdConfig& config) const {
+    herd::gateway::GatewaySettings settings;
+    // The node checked that this server is in config before asking.
+    const herd::v1::ServerConfig& server = **herd::FindServer(config, name_);
+    settings.trusted_peer_addresses.assign(
+        server.trusted_peer_addresses().begin(),
+        server.trusted_peer_addresses().end());
+    settings.limits = herd::EffectiveGatewayLimits(config);
+    return settings;
+  }
+
+  herd::gateway::GatewayServer& gateway_;
+  const std::string name_;
+};
 
 int Fail(int code, std::string_view message) {
   std::cerr << "herdnode: " << message << "\n";
@@ -81,6 +117,12 @@ int Run(int argc, char** argv) {
     return Fail(kExitUsage, "--grpc_threads " + std::to_string(threads) +
                                 " is not in [1, 64]");
   }
+  const int watch_seconds = absl::GetFlag(FLAGS_watch_herd_file);
+  if (watch_seconds < 0 || watch_seconds > kMaxWatchSeconds) {
+    return Fail(kExitUsage,
+                "--watch_herd_file " + std::to_string(watch_seconds) +
+                    " is not in [0, " + std::to_string(kMaxWatchSeconds) + "]");
+  }
 
   absl::StatusOr<herd::v1::HerdConfig> config =
       herd::LoadHerdConfig(config_path);
@@ -119,13 +161,14 @@ int Run(int argc, char** argv) {
   if (log_dir.empty()) log_dir = config->log_directory();
   if (log_dir.empty()) log_dir = "logs";
 
-  // Block the stop signals before any thread exists, so every thread
-  // inherits the mask and only sigwait() below receives them.
-  sigset_t stop_signals;
-  sigemptyset(&stop_signals);
-  sigaddset(&stop_signals, SIGINT);
-  sigaddset(&stop_signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  // Block the stop and reload signals before any thread exists, so every
+  // thread inherits the mask and only sigwait() below receives them.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGHUP);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
   absl::StatusOr<std::shared_ptr<spdlog::logger>> log =
       herd::OpenServerLog(log_dir, name);
@@ -154,6 +197,8 @@ int Run(int argc, char** argv) {
   herd::NodeOptions node_options;
   node_options.places = *std::move(places);
   node_options.config = *config;
+  node_options.config_path = config_path;
+  node_options.watch_herd_file = absl::Seconds(watch_seconds);
   node_options.server_name = name;
   node_options.log = *log;
   node_options.tls = tls;
@@ -183,8 +228,11 @@ int Run(int argc, char** argv) {
   herd::gateway::GatewayServer gateway(std::move(gateway_options),
                                        (*node)->InProcessChannel(),
                                        (*node)->pollers(), *log);
+  GatewayReload gateway_reload(gateway, name);
+  (*node)->SetReloadParticipant(&gateway_reload);
   if (absl::Status started = gateway.Start(); !started.ok()) {
     (*log)->error("gateway failed to start: {}", herd::StatusMessage(started));
+    (*node)->SetReloadParticipant(nullptr);
     (*node)->Stop();
     (*log)->flush();
     return Fail(kExitRuntime, herd::StatusMessage(started));
@@ -200,8 +248,16 @@ int Run(int argc, char** argv) {
   std::cout << std::endl;
 
   int signal_number = 0;
-  sigwait(&stop_signals, &signal_number);
+  for (;;) {
+    sigwait(&signals, &signal_number);
+    if (signal_number != SIGHUP) break;
+    (*log)->info("herdnode {}: SIGHUP: reloading {}", name, config_path);
+    // The outcome is in the server log (the node logs every reload).
+    (*node)->RequestReload([](const herd::ReloadResult& /*result*/) {});
+  }
   (*log)->info("herdnode {} stopping on signal {}", name, signal_number);
+  // No reload may reach the gateway once it stops.
+  (*node)->SetReloadParticipant(nullptr);
   gateway.Stop();
   (*node)->Stop();
   (*log)->info("herdnode {} stopped", name);

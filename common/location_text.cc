@@ -195,7 +195,9 @@ v1::Instant AddDuration(const v1::Instant& instant,
 
 std::strong_ordering CompareInstants(const v1::Instant& a,
                                      const v1::Instant& b) {
-  if (auto order = a.seconds() <=> b.seconds(); order != 0) return order;
+  if (auto order = a.seconds() <=> b.seconds(); std::is_neq(order)) {
+    return order;
+  }
   return a.nanos() <=> b.nanos();
 }
 

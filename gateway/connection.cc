@@ -39,16 +39,6 @@ using asio::ip::tcp;
 using boost::system::error_code;
 using Clock = std::chrono::steady_clock;
 
-Limits ResolveLimits(const v1::GatewayLimits& configured) {
-  const v1::GatewayLimits limits = GatewayLimitsWithDefaults(configured);
-  return {limits.max_line_bytes(),
-          limits.max_connections(),
-          limits.max_pending_output_bytes(),
-          std::chrono::seconds(limits.idle_timeout_seconds()),
-          limits.max_pipelined_requests(),
-          limits.threads()};
-}
-
 // After the last reply of a closing connection, how long the client gets to
 // close its side while we discard what it still sends. Closing a socket with
 // unread input makes the kernel send a reset, which can destroy the error
@@ -106,10 +96,12 @@ class ServedConnection final
       public std::enable_shared_from_this<ServedConnection>,
       public ReportWaiter {
  public:
-  ServedConnection(const ServerContext& server, tcp::socket socket,
-                   asio::ssl::context* tls, asio::steady_timer& linger_timer,
-                   uint64_t id, std::string peer, ConnectionRights rights)
+  ServedConnection(const ServerContext& server, const Limits& limits,
+                   tcp::socket socket, asio::ssl::context* tls,
+                   asio::steady_timer& linger_timer, uint64_t id,
+                   std::string peer, ConnectionRights rights)
       : server_(server),
+        limits_(limits),
         stream_(std::move(socket), tls),
         linger_timer_(linger_timer),
         id_(id),
@@ -168,9 +160,9 @@ class ServedConnection final
   }
 
   void ExtendIdle() {
-    Extend(server_.limits.idle_timeout,
+    Extend(limits_.idle_timeout,
            fmt::format("idle for {} s without a complete line",
-                       server_.limits.idle_timeout.count()));
+                       limits_.idle_timeout.count()));
   }
 
   // The TLS handshake (a TLS connection), then the lines.
@@ -229,7 +221,7 @@ class ServedConnection final
       if (in_flight_ > 0) {
         // The wait is the node's, not the client's: idle time starts again
         // once the last request in flight is done (EndInFlight).
-        Extend(server_.limits.idle_timeout, deadline_reason_);
+        Extend(limits_.idle_timeout, deadline_reason_);
         continue;
       }
       CloseNow(deadline_reason_);
@@ -238,7 +230,7 @@ class ServedConnection final
 
   asio::awaitable<void> ReadLines(
       [[maybe_unused]] std::shared_ptr<ServedConnection> keep_alive) {
-    const size_t max_line = server_.limits.max_line_bytes;
+    const size_t max_line = limits_.max_line_bytes;
     std::string input;
     while (!closed_) {
       error_code ec;
@@ -292,7 +284,7 @@ class ServedConnection final
   // of the same kind still overlap (IAMATs batch, WHATSATs run in parallel).
   asio::awaitable<void> AcceptLine(std::string line) {
     const v1::Instant received_at = WallClockNow();
-    Extend(server_.limits.idle_timeout, deadline_reason_);
+    Extend(limits_.idle_timeout, deadline_reason_);
     server_.log->info("[{}] IN {}", id_, line);
     const uint64_t seq = first_slot_seq_ + slots_.size();
     slots_.emplace_back();
@@ -326,7 +318,7 @@ class ServedConnection final
 
   // Whether a request with this effect may start now (see AcceptLine).
   bool MayStart(Effect effect) const {
-    if (in_flight_ >= server_.limits.max_pipelined_requests) return false;
+    if (in_flight_ >= limits_.max_pipelined_requests) return false;
     switch (effect) {
       case Effect::kRead:
         return InFlight(Effect::kWrite) == 0;
@@ -373,7 +365,7 @@ class ServedConnection final
   }
 
   void RejectLongLine(size_t received_bytes) {
-    const size_t limit = server_.limits.max_line_bytes;
+    const size_t limit = limits_.max_line_bytes;
     server_.log->warn("[{}] IN line too long ({}+ bytes, limit {})", id_,
                       received_bytes, limit);
     const uint64_t seq = first_slot_seq_ + slots_.size();
@@ -395,7 +387,7 @@ class ServedConnection final
     --in_flight_;
     --in_flight_by_effect_[static_cast<size_t>(effect)];
     if (in_flight_ == 0 && !closing_) {
-      Extend(server_.limits.idle_timeout, deadline_reason_);
+      Extend(limits_.idle_timeout, deadline_reason_);
     }
     if (reader_waiting_) reader_wake_.cancel();
   }
@@ -484,10 +476,10 @@ class ServedConnection final
     slot.ready = true;
     slot.close_after = close_after;
     slot.text = std::move(text);
-    if (pending_output_bytes_ > server_.limits.max_pending_output_bytes) {
-      CloseNow(fmt::format(
-          "client is not reading: {} reply bytes pending, limit {}",
-          pending_output_bytes_, server_.limits.max_pending_output_bytes));
+    if (pending_output_bytes_ > limits_.max_pending_output_bytes) {
+      CloseNow(
+          fmt::format("client is not reading: {} reply bytes pending, limit {}",
+                      pending_output_bytes_, limits_.max_pending_output_bytes));
       return;
     }
     WriteReady();
@@ -564,6 +556,7 @@ class ServedConnection final
   }
 
   const ServerContext& server_;
+  const Limits limits_;
   ClientStream stream_;
   asio::steady_timer& linger_timer_;  // the event loop's (see AcceptLine)
   const uint64_t id_;
@@ -595,21 +588,23 @@ class ServedConnection final
 
 }  // namespace
 
-ServerContext ContextWithLimits(const v1::GatewayLimits& configured) {
-  ServerContext context;
-  context.limits = ResolveLimits(configured);
-  return context;
+Limits ResolveLimits(const v1::GatewayLimits& configured) {
+  const v1::GatewayLimits limits = GatewayLimitsWithDefaults(configured);
+  return {limits.max_line_bytes(),
+          limits.max_connections(),
+          limits.max_pending_output_bytes(),
+          std::chrono::seconds(limits.idle_timeout_seconds()),
+          limits.max_pipelined_requests(),
+          limits.threads()};
 }
 
-std::shared_ptr<Connection> Connection::Make(const ServerContext& server,
-                                             tcp::socket socket,
-                                             asio::ssl::context* tls,
-                                             asio::steady_timer& linger_timer,
-                                             uint64_t id, std::string peer,
-                                             ConnectionRights rights) {
-  return std::make_shared<ServedConnection>(server, std::move(socket), tls,
-                                            linger_timer, id, std::move(peer),
-                                            rights);
+std::shared_ptr<Connection> Connection::Make(
+    const ServerContext& server, const Limits& limits, tcp::socket socket,
+    asio::ssl::context* tls, asio::steady_timer& linger_timer, uint64_t id,
+    std::string peer, ConnectionRights rights) {
+  return std::make_shared<ServedConnection>(server, limits, std::move(socket),
+                                            tls, linger_timer, id,
+                                            std::move(peer), rights);
 }
 
 }  // namespace herd::gateway

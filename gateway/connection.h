@@ -36,6 +36,7 @@ struct Limits {
   std::chrono::seconds idle_timeout;
   size_t max_pipelined_requests;
   unsigned threads;
+  bool operator==(const Limits&) const = default;
 };
 
 class Connection;
@@ -71,19 +72,17 @@ class ConnectionRegistry {
   std::unordered_map<uint64_t, std::weak_ptr<Connection>> connections_;
 };
 
+// The limits with their zero fields replaced by the defaults.
+Limits ResolveLimits(const v1::GatewayLimits& configured);
+
 // What every connection shares with the server.
 struct ServerContext {
-  Limits limits;
-  std::vector<boost::asio::ip::address> trusted_peers;  // normalized
   NodeClient* node = nullptr;
   ReportBatcher* reports = nullptr;  // where IAMATs go
   spdlog::logger* log = nullptr;
   ConnectionRegistry* registry = nullptr;
   GatewayObserver* observer = nullptr;  // may be null
 };
-
-// A ServerContext with the configured limits (zero fields: the defaults).
-ServerContext ContextWithLimits(const v1::GatewayLimits& configured);
 
 // Who may do what on one connection, decided when it is accepted.
 struct ConnectionRights {
@@ -100,13 +99,15 @@ struct ConnectionRights {
 // the node batched with every other connection's; see report_batcher.h).
 class Connection {
  public:
-  // A connection for an accepted socket; Start() it. tls: the TLS
-  // listener's context, or null for plaintext. linger_timer: the event
-  // loop's own, for the report batcher.
+  // A connection for an accepted socket; Start() it. limits: the gateway's
+  // when it was accepted (kept for its life). tls: the TLS listener's
+  // context, or null for plaintext. linger_timer: the event loop's own, for
+  // the report batcher.
   static std::shared_ptr<Connection> Make(
-      const ServerContext& server, boost::asio::ip::tcp::socket socket,
-      boost::asio::ssl::context* tls, boost::asio::steady_timer& linger_timer,
-      uint64_t id, std::string peer, ConnectionRights rights);
+      const ServerContext& server, const Limits& limits,
+      boost::asio::ip::tcp::socket socket, boost::asio::ssl::context* tls,
+      boost::asio::steady_timer& linger_timer, uint64_t id, std::string peer,
+      ConnectionRights rights);
   virtual ~Connection() = default;
 
   // Logs the connection and starts serving it (the TLS handshake first, on

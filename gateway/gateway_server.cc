@@ -18,9 +18,11 @@
 #include "boost/asio/steady_timer.hpp"
 #include "boost/asio/use_awaitable.hpp"
 #include "boost/asio/write.hpp"
+#include "common/gateway_limits.h"
 #include "common/listen_address.h"
 #include "common/status_text.h"
 #include "fmt/format.h"
+#include "fmt/ranges.h"
 #include "gateway/client_tls.h"
 #include "gateway/connection.h"
 #include "gateway/event_loops.h"
@@ -39,6 +41,23 @@ using Clock = std::chrono::steady_clock;
 // (GatewayLimits.report_linger_us, 0 by default; see report_batcher.h).
 std::chrono::microseconds ReportLinger(const v1::GatewayLimits& configured) {
   return std::chrono::microseconds(configured.report_linger_us());
+}
+
+// The trusted peers' addresses, normalized (IPv4-mapped ones unmapped), or
+// which one is not an IP address.
+absl::StatusOr<std::vector<asio::ip::address>> ParseTrustedPeers(
+    const std::vector<std::string>& texts) {
+  std::vector<asio::ip::address> addresses;
+  for (const std::string& text : texts) {
+    error_code ec;
+    const asio::ip::address address = asio::ip::make_address(text, ec);
+    if (ec) {
+      return absl::InvalidArgumentError(
+          fmt::format("trusted peer address '{}' is not an IP address", text));
+    }
+    addresses.push_back(UnmappedAddress(address));
+  }
+  return addresses;
 }
 
 // After a failed accept (e.g. out of file descriptors), pause before the
@@ -87,7 +106,7 @@ class GatewayServer::Impl {
         reports_(node_channel, pollers, kNodeCallDeadline,
                  ReportLinger(options_.limits)),
         // Here, not in the body: loops_ needs the thread count.
-        context_(ContextWithLimits(options_.limits)) {
+        limits_(ResolveLimits(options_.limits)) {
     context_.node = &node_;
     context_.reports = &reports_;
     context_.log = log_.get();
@@ -107,14 +126,12 @@ class GatewayServer::Impl {
       return absl::InvalidArgumentError(
           "gateway has no listener: give a plaintext or a TLS address");
     }
-    for (const std::string& text : options_.trusted_peer_addresses) {
-      error_code ec;
-      const asio::ip::address address = asio::ip::make_address(text, ec);
-      if (ec) {
-        return absl::InvalidArgumentError(fmt::format(
-            "trusted peer address '{}' is not an IP address", text));
-      }
-      context_.trusted_peers.push_back(UnmappedAddress(address));
+    absl::StatusOr<std::vector<asio::ip::address>> trusted =
+        ParseTrustedPeers(options_.trusted_peer_addresses);
+    if (!trusted.ok()) return trusted.status();
+    {
+      std::lock_guard settings_lock(settings_mutex_);
+      trusted_peers_ = *std::move(trusted);
     }
     if (!tls_.address.empty()) {
       absl::StatusOr<std::unique_ptr<asio::ssl::context>> tls =
@@ -143,7 +160,7 @@ class GatewayServer::Impl {
     asio::co_spawn(loops_.first(), ExpireOverdueReports(), asio::detached);
     loops_.Run(*log_);
     log_->info("gateway {}: {} threads{}", options_.server_name,
-               context_.limits.threads,
+               limits_.threads,
                tls_.bind_client_id ? ", TLS IAMAT bound to certificates" : "");
     return absl::OkStatus();
   }
@@ -169,7 +186,57 @@ class GatewayServer::Impl {
     log_->info("gateway {} stopped", options_.server_name);
   }
 
+  absl::Status CheckSettings(const GatewaySettings& settings) const {
+    absl::StatusOr<std::vector<asio::ip::address>> trusted =
+        ParseTrustedPeers(settings.trusted_peer_addresses);
+    if (!trusted.ok()) return trusted.status();
+    const v1::GatewayLimits was = GatewayLimitsWithDefaults(options_.limits);
+    const v1::GatewayLimits is = GatewayLimitsWithDefaults(settings.limits);
+    std::vector<std::string> fixed;
+    if (was.threads() != is.threads()) {
+      fixed.push_back(
+          fmt::format("threads {} -> {}", was.threads(), is.threads()));
+    }
+    if (was.report_linger_us() != is.report_linger_us()) {
+      fixed.push_back(fmt::format("report_linger_us {} -> {}",
+                                  was.report_linger_us(),
+                                  is.report_linger_us()));
+    }
+    if (fixed.empty()) return absl::OkStatus();
+    return absl::FailedPreconditionError(fmt::format(
+        "gateway_limits.{} cannot change while the gateway runs (restart the "
+        "server to apply it)",
+        fmt::join(fixed, ", gateway_limits.")));
+  }
+
+  bool ApplySettings(const GatewaySettings& settings) {
+    std::vector<asio::ip::address> trusted =
+        *ParseTrustedPeers(settings.trusted_peer_addresses);
+    const Limits limits = ResolveLimits(settings.limits);
+    std::lock_guard settings_lock(settings_mutex_);
+    const bool changed = trusted != trusted_peers_ || limits != limits_;
+    trusted_peers_ = std::move(trusted);
+    limits_ = limits;
+    if (changed) {
+      log_->info(
+          "gateway {}: from now on: {} trusted peers, max_line_bytes {}, "
+          "max_connections {}, max_pending_output_bytes {}, "
+          "idle_timeout_seconds {}, max_pipelined_requests {}",
+          options_.server_name, trusted_peers_.size(), limits_.max_line_bytes,
+          limits_.max_connections, limits_.max_pending_output_bytes,
+          limits_.idle_timeout.count(), limits_.max_pipelined_requests);
+    }
+    return changed;
+  }
+
  private:
+  // Whether AT lines from address are accepted; settings_mutex_ held.
+  bool IsTrustedLocked(const asio::ip::address& address) const {
+    const asio::ip::address normalized = UnmappedAddress(address);
+    return std::find(trusted_peers_.begin(), trusted_peers_.end(),
+                     normalized) != trusted_peers_.end();
+  }
+
   absl::Status Open(Listener& listener) {
     tcp::acceptor& acceptor = listener.acceptor;
     auto endpoint = ResolveListenAddress(listener.address, loops_.first());
@@ -194,13 +261,6 @@ class GatewayServer::Impl {
     }
     listener.port = acceptor.local_endpoint(ec).port();
     return absl::OkStatus();
-  }
-
-  bool IsTrusted(const asio::ip::address& address) const {
-    const asio::ip::address normalized = UnmappedAddress(address);
-    return std::find(context_.trusted_peers.begin(),
-                     context_.trusted_peers.end(),
-                     normalized) != context_.trusted_peers.end();
   }
 
   // A stuck node must not leave IAMATs waiting forever (see
@@ -235,7 +295,15 @@ class GatewayServer::Impl {
       const tcp::endpoint remote = socket.remote_endpoint(ec);
       if (ec) continue;  // already gone
       std::string peer = FormatEndpoint(remote);
-      if (registry_.Size() >= context_.limits.max_connections) {
+      Limits limits;
+      bool trusted = false;
+      {
+        // The settings of the moment (a reload may change them).
+        std::lock_guard settings_lock(settings_mutex_);
+        limits = limits_;
+        trusted = IsTrustedLocked(remote.address());
+      }
+      if (registry_.Size() >= limits.max_connections) {
         if (listener.tls != nullptr) {
           // Plaintext would be garbage to a TLS client: just close.
           log_->warn("TLS connection from {} refused: server busy", peer);
@@ -252,11 +320,11 @@ class GatewayServer::Impl {
       // A connection bound to its certificate may not relay AT lines: they
       // speak for any client.
       const ConnectionRights rights{
-          .trusted = !listener.bind_client_id && IsTrusted(remote.address()),
+          .trusted = !listener.bind_client_id && trusted,
           .bound_to_certificate = listener.bind_client_id};
-      auto connection =
-          Connection::Make(context_, std::move(socket), listener.tls.get(),
-                           loop.linger_timer, id, std::move(peer), rights);
+      auto connection = Connection::Make(context_, limits, std::move(socket),
+                                         listener.tls.get(), loop.linger_timer,
+                                         id, std::move(peer), rights);
       registry_.Add(id, connection);
       connection->Start();
     }
@@ -268,9 +336,13 @@ class GatewayServer::Impl {
   ReportBatcher reports_;
   ConnectionRegistry registry_;
   ServerContext context_;
+  // What new connections get; a reload may change them (ApplySettings).
+  std::mutex settings_mutex_;
+  Limits limits_;                                 // threads never changes
+  std::vector<asio::ip::address> trusted_peers_;  // normalized
   // Declared after everything the handlers use, so that destroying it (and
   // the coroutines still parked in it) happens first.
-  EventLoops loops_{context_.limits.threads};
+  EventLoops loops_{limits_.threads};
   Listener plain_{loops_.first(), "plaintext"};
   Listener tls_{loops_.first(), "TLS"};
   uint64_t last_connection_id_ = 0;  // only the accept loops touch it
@@ -295,5 +367,14 @@ uint16_t GatewayServer::BoundPort() const { return impl_->BoundPort(); }
 uint16_t GatewayServer::TlsBoundPort() const { return impl_->TlsBoundPort(); }
 
 void GatewayServer::Stop() { impl_->Stop(); }
+
+absl::Status GatewayServer::CheckSettings(
+    const GatewaySettings& settings) const {
+  return impl_->CheckSettings(settings);
+}
+
+bool GatewayServer::ApplySettings(const GatewaySettings& settings) {
+  return impl_->ApplySettings(settings);
+}
 
 }  // namespace herd::gateway

@@ -44,6 +44,14 @@ struct GatewayOptions {
   std::shared_ptr<GatewayObserver> observer;
 };
 
+// What may change while the gateway runs (a reloaded herd file): who may
+// send AT lines and the limits, for connections accepted from then on.
+// gateway_limits.threads and report_linger_us cannot change.
+struct GatewaySettings {
+  std::vector<std::string> trusted_peer_addresses;
+  v1::GatewayLimits limits;  // zero fields: the defaults
+};
+
 class GatewayServer {
  public:
   // node_channel: a channel to this server's own HerdNode service (normally
@@ -68,6 +76,14 @@ class GatewayServer {
   uint16_t TlsBoundPort() const;
   // Stops accepting, closes every connection, joins the threads. Idempotent.
   void Stop();
+
+  // OK if settings could replace the running ones (every trusted peer an IP
+  // address; threads and report_linger_us as they are); changes nothing.
+  absl::Status CheckSettings(const GatewaySettings& settings) const;
+  // Applies settings that CheckSettings accepted to the connections
+  // accepted from now on (open ones keep theirs); returns whether they
+  // differ from the running ones. Any thread.
+  bool ApplySettings(const GatewaySettings& settings);
 
  private:
   class Impl;

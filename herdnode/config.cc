@@ -215,7 +215,7 @@ absl::Status ValidateHerdConfig(const v1::HerdConfig& config) {
   return ValidateLinks(config);
 }
 
-absl::StatusOr<v1::HerdConfig> LoadHerdConfig(const std::string& path) {
+absl::StatusOr<std::string> ReadHerdFileText(const std::string& path) {
   std::ifstream file(path);
   if (!file) {
     return absl::NotFoundError(
@@ -223,11 +223,20 @@ absl::StatusOr<v1::HerdConfig> LoadHerdConfig(const std::string& path) {
   }
   std::stringstream text;
   text << file.rdbuf();
+  if (file.bad()) {
+    return absl::DataLossError(
+        absl::StrCat("cannot read herd file '", path, "'"));
+  }
+  return text.str();
+}
+
+absl::StatusOr<v1::HerdConfig> ParseHerdConfig(const std::string& text,
+                                               const std::string& path) {
   v1::HerdConfig config;
   google::protobuf::TextFormat::Parser parser;
   CollectingErrors errors;
   parser.RecordErrorsTo(&errors);
-  if (!parser.ParseFromString(text.str(), &config)) {
+  if (!parser.ParseFromString(text, &config)) {
     return absl::InvalidArgumentError(
         absl::StrCat("herd file '", path, "': ", errors.Text()));
   }
@@ -236,6 +245,12 @@ absl::StatusOr<v1::HerdConfig> LoadHerdConfig(const std::string& path) {
         absl::StrCat("herd file '", path, "': ", status.message()));
   }
   return config;
+}
+
+absl::StatusOr<v1::HerdConfig> LoadHerdConfig(const std::string& path) {
+  absl::StatusOr<std::string> text = ReadHerdFileText(path);
+  if (!text.ok()) return text.status();
+  return ParseHerdConfig(*text, path);
 }
 
 absl::StatusOr<const v1::ServerConfig*> FindServer(const v1::HerdConfig& config,

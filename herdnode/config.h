@@ -17,6 +17,11 @@ namespace herd {
 // Reads and validates the herd file at path. Parse errors carry the file's
 // line:column.
 absl::StatusOr<v1::HerdConfig> LoadHerdConfig(const std::string& path);
+// LoadHerdConfig's two steps: the file's text, and that text parsed and
+// validated (path names the file in errors).
+absl::StatusOr<std::string> ReadHerdFileText(const std::string& path);
+absl::StatusOr<v1::HerdConfig> ParseHerdConfig(const std::string& text,
+                                               const std::string& path);
 
 // Checks a herd built in memory: at least one server; unique names without
 // whitespace; valid, distinct host:port addresses; at least one gateway per

@@ -1,12 +1,17 @@
 #include "herdnode/node.h"
 
+#include <algorithm>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "common/status_text.h"
+#include "google/protobuf/util/message_differencer.h"
 #include "grpcpp/health_check_service_interface.h"
 #include "grpcpp/security/server_credentials.h"
 #include "grpcpp/server_builder.h"
 #include "herdnode/config.h"
+#include "herdnode/config_change.h"
 #include "herdnode/local_caller.h"
 #include "herdnode/ops/status/status_page.h"
 #include "herdnode/ops/timed_places.h"
@@ -113,31 +118,31 @@ absl::StatusOr<std::unique_ptr<Node>> Node::Start(NodeOptions options) {
   node->pollers_ =
       std::make_unique<GrpcPollers>(node->options_.grpc_threads, &builder);
 
-  std::vector<PeerSink*> sinks;
-  for (const std::string& peer :
-       LinkedPeers(node->options_.config, node->options_.server_name)) {
-    PeerLinkOptions link_options = node->options_.link_template;
-    link_options.self_name = node->options_.server_name;
-    link_options.peer_name = peer;
-    link_options.peer_address =
-        (*FindServer(node->options_.config, peer))->grpc_address();
-    link_options.tls = node->options_.tls;
-    node->links_.push_back(
-        std::make_unique<PeerLink>(std::move(link_options), node->flooder_,
-                                   node->options_.log, *node->pollers_));
-    sinks.push_back(node->links_.back().get());
+  node->config_ = std::make_shared<const v1::HerdConfig>(node->options_.config);
+  if (!node->options_.config_path.empty()) {
+    // What the watch compares the file with (read again: the caller parsed
+    // its own copy).
+    absl::StatusOr<std::string> text =
+        ReadHerdFileText(node->options_.config_path);
+    MutexLock lock(&node->reload_mu_);
+    if (text.ok()) node->herd_file_text_ = *std::move(text);
   }
   // Watch streams see accepted updates exactly as the peers do.
-  node->watch_hub_ = std::make_unique<WatchHub>(node->metrics_);
-  sinks.push_back(node->watch_hub_.get());
-  node->recent_updates_ = std::make_unique<RecentUpdates>();
-  sinks.push_back(node->recent_updates_.get());
-  node->flooder_.SetPeers(sinks);
+  node->watch_hub_ = std::make_shared<WatchHub>(node->metrics_);
+  node->recent_updates_ = std::make_shared<RecentUpdates>();
+  LinkSet::Links links;
+  for (const std::string& peer :
+       LinkedPeers(node->options_.config, node->options_.server_name)) {
+    links.push_back(node->MakeLink(node->options_.config, peer));
+  }
+  node->UseLinks(std::move(links));
   node->status_collector_ = std::make_shared<NodeStatusCollector>(
       [node = node.get()] { return node->flooder_.counters(); },
       [node = node.get()] {
         std::vector<v1::PeerStatus> peers;
-        for (const auto& link : node->links_) peers.push_back(link->Status());
+        for (const auto& link : *node->links_.All()) {
+          peers.push_back(link->Status());
+        }
         return peers;
       },
       [node = node.get()] { return node->store_.size(); });
@@ -160,7 +165,17 @@ absl::StatusOr<std::unique_ptr<Node>> Node::Start(NodeOptions options) {
   deps.local_token = local_token;
   deps.store = &node->store_;
   deps.flooder = &node->flooder_;
-  for (const auto& link : node->links_) deps.links.push_back(link.get());
+  deps.links = &node->links_;
+  ReloaderOptions reloads;
+  reloads.reload = [node = node.get()] { return node->ReloadHerdFile(); };
+  if (!node->options_.config_path.empty()) {
+    reloads.watch_every = node->options_.watch_herd_file;
+    reloads.file_changed = [node = node.get()] {
+      return node->HerdFileChanged();
+    };
+  }
+  node->reloader_ = std::make_unique<Reloader>(std::move(reloads));
+  deps.reloader = node->reloader_.get();
   deps.places = node->options_.places.get();
   deps.watch_hub = node->watch_hub_.get();
   deps.log = node->options_.log;
@@ -204,12 +219,12 @@ absl::StatusOr<std::unique_ptr<Node>> Node::Start(NodeOptions options) {
                        metrics->Exposition()};
     };
     StatusSources sources;
-    sources.config = &node->options_.config;
+    sources.config = [node = node.get()] { return node->config(); };
     sources.node = node->options_.server_name;
     sources.epoch = node->epoch_;
     sources.store = &node->store_;
     sources.flooder = &node->flooder_;
-    for (const auto& link : node->links_) sources.links.push_back(link.get());
+    sources.links = &node->links_;
     sources.recent = node->recent_updates_.get();
     AddStatusPageRoutes(
         [sources = std::move(sources)] {
@@ -235,8 +250,133 @@ absl::StatusOr<std::unique_ptr<Node>> Node::Start(NodeOptions options) {
       node->options_.tls != nullptr ? "mutual TLS" : "plaintext, --insecure",
       operator_address.empty() ? "none" : operator_address,
       http_address.empty() ? "none" : http_address, node->epoch_);
-  for (const auto& link : node->links_) link->Start();
+  for (const auto& link : *node->links_.All()) link->Start();
   return node;
+}
+
+std::shared_ptr<PeerLink> Node::MakeLink(const v1::HerdConfig& config,
+                                         const std::string& peer) {
+  PeerLinkOptions link_options = options_.link_template;
+  link_options.self_name = options_.server_name;
+  link_options.peer_name = peer;
+  link_options.peer_address = (*FindServer(config, peer))->grpc_address();
+  link_options.tls = options_.tls;
+  return std::make_shared<PeerLink>(std::move(link_options), flooder_,
+                                    options_.log, *pollers_);
+}
+
+void Node::UseLinks(LinkSet::Links links) {
+  std::vector<std::shared_ptr<PeerSink>> sinks(links.begin(), links.end());
+  sinks.push_back(watch_hub_);
+  sinks.push_back(recent_updates_);
+  links_.Set(std::move(links));
+  flooder_.SetPeers(std::move(sinks));
+}
+
+std::shared_ptr<const v1::HerdConfig> Node::config() const {
+  MutexLock lock(&config_mu_);
+  return config_;
+}
+
+void Node::SetReloadParticipant(ReloadParticipant* participant) {
+  MutexLock lock(&reload_mu_);
+  participant_ = participant;
+}
+
+ReloadResult Node::Reconfigure(const v1::HerdConfig& next) {
+  MutexLock lock(&reload_mu_);
+  const std::string& self = options_.server_name;
+  if (absl::Status valid = ValidateHerdConfig(next); !valid.ok()) {
+    return valid;
+  }
+  const std::shared_ptr<const v1::HerdConfig> running = config();
+  if (absl::Status live = CheckLiveChange(*running, next, self); !live.ok()) {
+    return live;
+  }
+  if (participant_ != nullptr) {
+    if (absl::Status taken = participant_->Check(next); !taken.ok()) {
+      return taken;
+    }
+  }
+  // Nothing can fail from here on.
+  const LinkChange change = LinksChanged(*running, next, self);
+  const std::shared_ptr<const LinkSet::Links> current = links_.All();
+  const auto named = [](const LinkSet::Links& links, std::string_view peer) {
+    return std::find_if(links.begin(), links.end(),
+                        [&](const auto& link) { return link->name() == peer; });
+  };
+  const auto listed = [](const std::vector<std::string>& peers,
+                         std::string_view peer) {
+    return std::find(peers.begin(), peers.end(), peer) != peers.end();
+  };
+  LinkSet::Links links;
+  LinkSet::Links started;
+  for (const std::string& peer : LinkedPeers(next, self)) {
+    if (listed(change.added, peer)) {
+      started.push_back(MakeLink(next, peer));
+      links.push_back(started.back());
+    } else {
+      links.push_back(*named(*current, peer));
+    }
+  }
+  LinkSet::Links stopped;
+  for (const std::shared_ptr<PeerLink>& link : *current) {
+    if (listed(change.removed, link->name())) stopped.push_back(link);
+  }
+  UseLinks(std::move(links));
+  {
+    MutexLock config_lock(&config_mu_);
+    config_ = std::make_shared<const v1::HerdConfig>(next);
+  }
+  for (const std::shared_ptr<PeerLink>& link : stopped) link->Stop();
+  for (const std::shared_ptr<PeerLink>& link : started) link->Start();
+  v1::ReloadResponse response;
+  for (const std::string& peer : change.added) response.add_links_added(peer);
+  for (const std::string& peer : change.removed) {
+    response.add_links_removed(peer);
+  }
+  response.set_gateway_changed(participant_ != nullptr &&
+                               participant_->Apply(next));
+  response.set_unchanged(
+      google::protobuf::util::MessageDifferencer::Equals(*running, next));
+  return response;
+}
+
+ReloadResult Node::ReloadHerdFile() {
+  const std::string& path = options_.config_path;
+  ReloadResult result = absl::FailedPreconditionError(
+      "this node was not started from a herd file: nothing to reload");
+  if (!path.empty()) {
+    absl::StatusOr<std::string> text = ReadHerdFileText(path);
+    {
+      // What the watch compares with: this text, applied or refused.
+      MutexLock lock(&reload_mu_);
+      herd_file_text_ = text.ok() ? *text : std::string();
+    }
+    absl::StatusOr<v1::HerdConfig> next =
+        text.ok() ? ParseHerdConfig(*text, path)
+                  : absl::StatusOr<v1::HerdConfig>(text.status());
+    result = next.ok() ? Reconfigure(*next) : ReloadResult(next.status());
+  }
+  if (result.ok()) {
+    options_.log->info(
+        "herd file {} reloaded: links added [{}], removed [{}]{}{}", path,
+        absl::StrJoin(result->links_added(), ", "),
+        absl::StrJoin(result->links_removed(), ", "),
+        result->gateway_changed() ? ", gateway limits changed" : "",
+        result->unchanged() ? " (nothing changed)" : "");
+  } else {
+    options_.log->error("herd file {} not reloaded, nothing changed: {}", path,
+                        StatusMessage(result.status()));
+  }
+  return result;
+}
+
+bool Node::HerdFileChanged() {
+  absl::StatusOr<std::string> text = ReadHerdFileText(options_.config_path);
+  MutexLock lock(&reload_mu_);
+  // A file that cannot be read now is one to try (and report) again.
+  return !text.ok() || *text != herd_file_text_;
 }
 
 Node::~Node() { Stop(); }
@@ -244,6 +384,8 @@ Node::~Node() { Stop(); }
 void Node::Stop() {
   if (stopped_) return;
   stopped_ = true;
+  // No reload may start links or touch the gateway from now on.
+  if (reloader_ != nullptr) reloader_->Stop();
   if (http_ != nullptr) http_->Stop();
   // Watch streams never end by themselves: end them, or the servers'
   // shutdown below would wait out its grace period for them.
@@ -268,7 +410,7 @@ void Node::Stop() {
   }
   // Stop every link before any is destroyed: one link's catch-up may still
   // be flooding to the others until it is joined.
-  for (const auto& link : links_) link->Stop();
+  for (const auto& link : *links_.All()) link->Stop();
   // Every call is over (the gateway's too: it stops before the node).
   if (pollers_ != nullptr) pollers_->Stop();
   if (operator_server_.unpolled != nullptr) {

@@ -8,13 +8,16 @@
 #include <string>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "common/grpc_pollers.h"
+#include "common/mutex.h"
 #include "grpcpp/channel.h"
 #include "grpcpp/server.h"
 #include "herd/v1/config.pb.h"
 #include "herdnode/durable/durable_log.h"
+#include "herdnode/mesh/link_set.h"
 #include "herdnode/mesh/peer_link.h"
 #include "herdnode/mesh/tls_files.h"
 #include "herdnode/node_service.h"
@@ -24,6 +27,7 @@
 #include "herdnode/ops/reflection_service.h"
 #include "herdnode/ops/status/recent_updates.h"
 #include "herdnode/places/places_provider.h"
+#include "herdnode/reloader.h"
 #include "herdnode/store/flooding.h"
 #include "herdnode/store/location_store.h"
 #include "herdnode/unknown_method.h"
@@ -32,7 +36,13 @@
 namespace herd {
 
 struct NodeOptions {
-  v1::HerdConfig config;    // validated by Node::Start
+  v1::HerdConfig config;  // validated by Node::Start
+  // The herd file config was read from: what a reload (SIGHUP, the Reload
+  // call, the watch) reads again. Empty: reloads are refused.
+  std::string config_path;
+  // How often to look whether the herd file changed, and reload it if so
+  // (absl::ZeroDuration(): only on request).
+  absl::Duration watch_herd_file = absl::ZeroDuration();
   std::string server_name;  // which server of config this node is
   std::shared_ptr<spdlog::logger> log;
   // Where FindNearbyPlaces asks; null: it answers UNIMPLEMENTED.
@@ -80,8 +90,34 @@ class Node {
   // Idempotent.
   void Stop();
 
+  // Applies next (a whole herd file) while serving: links dialled, made anew
+  // or closed, the participant's part, the herd shown on the status page.
+  // Refused, changing nothing, if next does not validate, changes what only
+  // a restart can (config_change.h) or the participant cannot take it.
+  // Blocks (it joins removed links' workers): never on a gRPC poller or an
+  // event loop. One at a time.
+  ReloadResult Reconfigure(const v1::HerdConfig& next);
+  // Reads options.config_path again and Reconfigures with it, on the
+  // reloader's thread; done gets the outcome (also logged).
+  void RequestReload(ReloadDone done) { reloader_->Request(std::move(done)); }
+  // The gateway's part in reloads, or null; must outlive the node or be
+  // cleared first.
+  void SetReloadParticipant(ReloadParticipant* participant);
+  // The herd file in effect.
+  std::shared_ptr<const v1::HerdConfig> config() const;
+
  private:
   explicit Node(NodeOptions options);
+
+  // A link to peer as config describes it (not started).
+  std::shared_ptr<PeerLink> MakeLink(const v1::HerdConfig& config,
+                                     const std::string& peer);
+  // The links from now on; accepted updates go to them and the local sinks.
+  void UseLinks(LinkSet::Links links);
+  // Reads the herd file and Reconfigures with it (the reloader's job).
+  ReloadResult ReloadHerdFile();
+  // Whether the herd file's text differs from what was last read.
+  bool HerdFileChanged();
 
   // One listener's services (one instance per server: gRPC binds a
   // service to one server).
@@ -105,12 +141,21 @@ class Node {
   Flooder flooder_{store_};
   // Null unless the herd file asks for durability.
   std::unique_ptr<DurableLog> durable_log_;
-  std::vector<std::unique_ptr<PeerLink>> links_;
+  LinkSet links_;
   // After the links (a sink of the flooder like them), before the servers
   // whose Watch calls it serves.
-  std::unique_ptr<WatchHub> watch_hub_;
+  std::shared_ptr<WatchHub> watch_hub_;
   // The status page's recent updates (a sink of the flooder too).
-  std::unique_ptr<RecentUpdates> recent_updates_;
+  std::shared_ptr<RecentUpdates> recent_updates_;
+  // The herd file in effect (options_.config until the first reload).
+  mutable Mutex config_mu_;
+  std::shared_ptr<const v1::HerdConfig> config_ ABSL_GUARDED_BY(config_mu_);
+  // One reload at a time; what it reads and who takes part.
+  Mutex reload_mu_;
+  ReloadParticipant* participant_ ABSL_GUARDED_BY(reload_mu_) = nullptr;
+  std::string herd_file_text_ ABSL_GUARDED_BY(reload_mu_);
+  // Runs reloads; before the servers whose Reload calls it answers.
+  std::unique_ptr<Reloader> reloader_;
   // Made with the peer listener's builder; polls both listeners.
   std::unique_ptr<GrpcPollers> pollers_;
   std::unique_ptr<Services> services_;

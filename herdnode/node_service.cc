@@ -61,11 +61,7 @@ std::string NewEpoch() {
                      absl::Uniform<uint64_t>(random));
 }
 
-NodeService::NodeService(NodeServiceDeps deps) : deps_(std::move(deps)) {
-  for (PeerLink* link : deps_.links) {
-    links_by_name_.emplace(std::string(link->name()), link);
-  }
-}
+NodeService::NodeService(NodeServiceDeps deps) : deps_(std::move(deps)) {}
 
 void NodeService::Serve(const GrpcPollers& pollers) {
   using Service = v1::HerdNode::AsyncService;
@@ -95,20 +91,17 @@ void NodeService::Serve(const GrpcPollers& pollers) {
                Unary<v1::GetStatusRequest, v1::GetStatusResponse>::Factory(
                    service_, &Service::RequestGetStatus,
                    [this](auto& call) { GetStatus(call); }));
+  calls_.Serve(pollers, Unary<v1::ReloadRequest, v1::ReloadResponse>::Factory(
+                            service_, &Service::RequestReload,
+                            [this](auto& call) { Reload(call); }));
   // Authorized like PropagateLocation, once per stream: the transport's
   // identity of the caller does not change within one.
   calls_.Serve(
       pollers,
       PropagateStreamCalls(
           service_,
-          [this](const grpc::ServerContext& context,
-                 const std::string& from) -> absl::StatusOr<PeerLink*> {
-            if (absl::Status allowed =
-                    AuthorizePeer(context, "PropagateLocations", from);
-                !allowed.ok()) {
-              return allowed;
-            }
-            return LinkTo(from);
+          [this](const grpc::ServerContext& context, const std::string& from) {
+            return AuthorizePeer(context, "PropagateLocations", from);
           },
           *deps_.flooder, deps_.log));
   calls_.Serve(pollers, ReportStreamCalls(service_, deps_.self_name,
@@ -117,22 +110,18 @@ void NodeService::Serve(const GrpcPollers& pollers) {
   calls_.Serve(pollers, deps_.watch_hub->Calls(service_, deps_.log));
 }
 
-absl::Status NodeService::AuthorizePeer(const grpc::ServerContext& context,
-                                        std::string_view rpc,
-                                        const std::string& from_server) const {
-  absl::Status allowed =
-      AuthorizePeerCall(deps_.listener, IdentityOf(context), from_server,
-                        LinkTo(from_server) != nullptr);
+absl::StatusOr<std::shared_ptr<PeerLink>> NodeService::AuthorizePeer(
+    const grpc::ServerContext& context, std::string_view rpc,
+    const std::string& from_server) const {
+  std::shared_ptr<PeerLink> link = deps_.links->Find(from_server);
+  absl::Status allowed = AuthorizePeerCall(deps_.listener, IdentityOf(context),
+                                           from_server, link != nullptr);
   if (!allowed.ok()) {
     deps_.log->warn("refused {} from {} (from_server '{}'): {}", rpc,
                     context.peer(), from_server, StatusMessage(allowed));
+    return allowed;
   }
-  return allowed;
-}
-
-PeerLink* NodeService::LinkTo(std::string_view name) const {
-  auto it = links_by_name_.find(absl::string_view(name.data(), name.size()));
-  return it == links_by_name_.end() ? nullptr : it->second;
+  return link;
 }
 
 void NodeService::PropagateLocation(
@@ -142,7 +131,6 @@ void NodeService::PropagateLocation(
   v1::PropagateLocationResponse* response = call.response();
   const std::string& from = request->from_server();
   const v1::Location& location = request->location();
-  PeerLink* link = nullptr;
   if (from.empty()) {
     // A text AT line relayed by this server's own gateway; only the
     // in-process channel may claim that.
@@ -152,13 +140,11 @@ void NodeService::PropagateLocation(
                                       "own gateway may relay text AT lines"));
     }
   } else {
-    if (absl::Status allowed =
-            AuthorizePeer(*context, "PropagateLocation", from);
-        !allowed.ok()) {
-      return call.Finish(ToGrpcStatus(allowed));
-    }
-    link = LinkTo(from);
-    link->CountReceived();
+    absl::StatusOr<std::shared_ptr<PeerLink>> link =
+        AuthorizePeer(*context, "PropagateLocation", from);
+    if (!link.ok()) return call.Finish(ToGrpcStatus(link.status()));
+    // A link the reload that raced this call stopped counts nothing.
+    (*link)->CountReceived();
   }
   const std::string sender =
       from.empty() ? std::string("text peer") : "peer " + from;
@@ -187,12 +173,9 @@ void NodeService::Sync(Unary<v1::SyncRequest, v1::SyncResponse>& call) {
   grpc::ServerContext* context = &call.context();
   const v1::SyncRequest* request = &call.request();
   v1::SyncResponse* response = call.response();
-  if (absl::Status allowed =
-          AuthorizePeer(*context, "Sync", request->from_server());
-      !allowed.ok()) {
-    return call.Finish(ToGrpcStatus(allowed));
-  }
-  PeerLink* link = LinkTo(request->from_server());
+  absl::StatusOr<std::shared_ptr<PeerLink>> link =
+      AuthorizePeer(*context, "Sync", request->from_server());
+  if (!link.ok()) return call.Finish(ToGrpcStatus(link.status()));
   // after_seq only means something in the incarnation it came from.
   const uint64_t after =
       request->responder_epoch() == deps_.epoch ? request->after_seq() : 0;
@@ -212,7 +195,7 @@ void NodeService::Sync(Unary<v1::SyncRequest, v1::SyncResponse>& call) {
       "more={}",
       request->from_server(), after, request->sync_back(),
       response->entries_size(), response->more());
-  if (request->sync_back()) link->RequestCatchUp();
+  if (request->sync_back()) (*link)->RequestCatchUp();
   return call.Finish(grpc::Status::OK);
 }
 
@@ -314,10 +297,35 @@ void NodeService::GetStatus(
       !failure.ok()) {
     response->set_durability_error(StatusMessage(failure));
   }
-  for (const PeerLink* link : deps_.links) {
+  for (const std::shared_ptr<PeerLink>& link : *deps_.links->All()) {
     *response->add_peers() = link->Status();
   }
   return call.Finish(grpc::Status::OK);
+}
+
+void NodeService::Reload(Unary<v1::ReloadRequest, v1::ReloadResponse>& call) {
+  if (deps_.listener != PeerListener::kOperator) {
+    deps_.log->warn("refused Reload from {}: not the operator listener",
+                    call.context().peer());
+    return call.Finish(
+        grpc::Status(grpc::StatusCode::PERMISSION_DENIED,
+                     "Reload is served on the operator listener only"));
+  }
+  if (deps_.reloader == nullptr) {
+    return call.Finish(grpc::Status(grpc::StatusCode::UNIMPLEMENTED,
+                                    "this node cannot reload"));
+  }
+  deps_.log->info("operator IN Reload from {}", call.context().peer());
+  // Answered from the reloader's thread once the reload is over; the call
+  // lives until then.
+  deps_.reloader->Request([call = &call](ReloadResult result) {
+    if (!result.ok()) {
+      call->Finish(ToGrpcStatus(result.status()));
+      return;
+    }
+    *call->response() = *std::move(result);
+    call->Finish(grpc::Status::OK);
+  });
 }
 
 }  // namespace herd

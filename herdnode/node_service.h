@@ -10,15 +10,17 @@
 #include <string_view>
 #include <vector>
 
-#include "absl/container/flat_hash_map.h"
+#include "absl/status/statusor.h"
 #include "common/cq_reactor.h"
 #include "common/grpc_pollers.h"
 #include "herd/v1/herd.grpc.pb.h"
 #include "herdnode/config.h"
+#include "herdnode/mesh/link_set.h"
 #include "herdnode/mesh/peer_auth.h"
 #include "herdnode/mesh/peer_link.h"
 #include "herdnode/ops/watch.h"
 #include "herdnode/places/places_provider.h"
+#include "herdnode/reloader.h"
 #include "herdnode/store/flooding.h"
 #include "herdnode/store/location_store.h"
 #include "spdlog/logger.h"
@@ -43,9 +45,10 @@ struct NodeServiceDeps {
   PeerListener listener = PeerListener::kInsecure;
   LocationStore* store = nullptr;
   Flooder* flooder = nullptr;
-  std::vector<PeerLink*> links;      // one per linked peer
+  const LinkSet* links = nullptr;    // one per linked peer (required)
   PlacesProvider* places = nullptr;  // may be null: WHATSAT unimplemented
   WatchHub* watch_hub = nullptr;     // Watch streams (required)
+  Reloader* reloader = nullptr;      // may be null: Reload unavailable
   std::shared_ptr<spdlog::logger> log;
 };
 
@@ -79,17 +82,16 @@ class NodeService final {
   void FindNearbyPlaces(
       Unary<v1::FindNearbyPlacesRequest, v1::FindNearbyPlacesResponse>& call);
   void GetStatus(Unary<v1::GetStatusRequest, v1::GetStatusResponse>& call);
+  void Reload(Unary<v1::ReloadRequest, v1::ReloadResponse>& call);
 
-  // The link to a peer by name, or null if that server is not linked here.
-  PeerLink* LinkTo(std::string_view name) const;
-  // Whether the caller of an inter-node RPC may speak as from_server (see
-  // peer_auth.h); a refusal is logged with the caller's address.
-  absl::Status AuthorizePeer(const grpc::ServerContext& context,
-                             std::string_view rpc,
-                             const std::string& from_server) const;
+  // The link to from_server if the caller of an inter-node RPC may speak as
+  // that server (see peer_auth.h); a refusal is logged with the caller's
+  // address.
+  absl::StatusOr<std::shared_ptr<PeerLink>> AuthorizePeer(
+      const grpc::ServerContext& context, std::string_view rpc,
+      const std::string& from_server) const;
 
   const NodeServiceDeps deps_;
-  absl::flat_hash_map<std::string, PeerLink*> links_by_name_;
   v1::HerdNode::AsyncService service_;
   ServerCalls calls_;
 };

@@ -89,8 +89,9 @@ class PosixEnv final : public DurableEnv {
 }  // namespace
 
 DurableEnv& PosixDurableEnv() {
-  static PosixEnv* const env = new PosixEnv();
-  return *env;
+  // Stateless: destroying it at exit is harmless.
+  static PosixEnv env;
+  return env;
 }
 
 }  // namespace herd

@@ -42,16 +42,17 @@ absl::StatusOr<uint64_t> ReadSnapshot(
         "{}: snapshot cut short ({} bytes, no footer)", path, bytes->size()));
   }
   const size_t body_end = bytes->size() - kSnapshotFooterBytes;
+  const std::string_view snapshot = *bytes;
   const std::optional<uint64_t> count =
-      DecodeSnapshotFooter(std::string_view(*bytes).substr(body_end));
+      DecodeSnapshotFooter(snapshot.substr(body_end));
   if (!count.has_value()) {
     return absl::DataLossError(fmt::format(
         "{}: snapshot has no valid footer (cut short or damaged)", path));
   }
   // A snapshot is complete and synced before its rename: any bad record in
   // it is damage, never a crash in progress.
-  const RecordScan scan = ScanRecords(
-      std::string_view(*bytes).substr(0, body_end), kFileHeaderBytes, apply);
+  const RecordScan scan =
+      ScanRecords(snapshot.substr(0, body_end), kFileHeaderBytes, apply);
   if (scan.good_end != body_end) {
     return absl::DataLossError(fmt::format(
         "{}: damaged snapshot record at offset {}", path, scan.good_end));

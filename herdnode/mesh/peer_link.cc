@@ -265,10 +265,11 @@ void PeerLink::RequestCatchUp() {
   worker_wake_.Raise();
 }
 
-void PeerLink::CountReceived(uint64_t updates) {
+bool PeerLink::CountReceived(uint64_t updates) {
   MutexLock lock(&mu_);
   updates_received_ += updates;
   ++batches_received_;
+  return !stopping_;
 }
 
 LinkState PeerLink::state() const {

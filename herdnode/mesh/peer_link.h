@@ -90,7 +90,9 @@ class PeerLink final : public PeerSink {
   // dropped updates the peer must pull.
   void RequestCatchUp();
   // The service got this many live updates from this peer, in one message.
-  void CountReceived(uint64_t updates = 1);
+  // False once the link is stopped: the peer is no longer linked (a
+  // reloaded herd file removed it), and its calls are refused from now on.
+  bool CountReceived(uint64_t updates = 1);
 
   LinkState state() const;
   v1::PeerStatus Status() const;

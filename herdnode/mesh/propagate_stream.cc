@@ -35,13 +35,13 @@ class PropagateStreamCall final
       return;
     }
     if (link_ == nullptr) {
-      absl::StatusOr<PeerLink*> link =
+      absl::StatusOr<std::shared_ptr<PeerLink>> link =
           authorize_(context(), request_.from_server());
       if (!link.ok()) {
         Finish(ToGrpcStatus(link.status()));
         return;
       }
-      link_ = *link;
+      link_ = *std::move(link);
       from_ = request_.from_server();
       log_->info("peer {} IN PropagateLocations stream opened", from_);
     } else if (request_.from_server() != from_) {
@@ -51,7 +51,17 @@ class PropagateStreamCall final
                       from_, request_.from_server())));
       return;
     }
-    link_->CountReceived(static_cast<uint64_t>(request_.locations_size()));
+    if (!link_->CountReceived(
+            static_cast<uint64_t>(request_.locations_size()))) {
+      log_->warn(
+          "peer {} IN PropagateLocations stream refused: no longer "
+          "linked",
+          from_);
+      Finish(grpc::Status(
+          grpc::StatusCode::PERMISSION_DENIED,
+          fmt::format("server '{}' is no longer linked to this one", from_)));
+      return;
+    }
     // The batch goes on to each peer as one message too.
     Flooder::Batch batch(flooder_);
     for (const v1::Location& location : request_.locations()) {
@@ -104,7 +114,8 @@ class PropagateStreamCall final
   // Only the read reactions (and then the end of the stream) touch these,
   // one at a time.
   v1::PropagateLocationsRequest request_;
-  PeerLink* link_ = nullptr;  // set once the first message is authorized
+  // Set once the first message is authorized.
+  std::shared_ptr<PeerLink> link_;
   std::string from_;
   uint64_t received_ = 0;
   v1::PropagateLocationsResponse response_;

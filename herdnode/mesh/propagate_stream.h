@@ -26,13 +26,15 @@ namespace herd {
 // The link to the peer a stream's from_server names, if the caller (of the
 // call with this context) may speak as that peer (see
 // NodeService::AuthorizePeer); otherwise why not.
-using StreamAuthorizer = std::function<absl::StatusOr<PeerLink*>(
-    const grpc::ServerContext&, const std::string&)>;
+using StreamAuthorizer =
+    std::function<absl::StatusOr<std::shared_ptr<PeerLink>>(
+        const grpc::ServerContext&, const std::string&)>;
 
 // The calls of service's PropagateLocations, for ServerCalls::Serve. Each
 // owns itself until gRPC is done with it. Updates are journaled by the
 // flooder as they are accepted; a stream the peer ends is finished OK once
-// they are all durable.
+// they are all durable. A stream whose link is stopped (the herd file no
+// longer links the peer) is ended PERMISSION_DENIED at its next message.
 ServerCalls::Factory PropagateStreamCalls(v1::HerdNode::AsyncService& service,
                                           StreamAuthorizer authorize,
                                           Flooder& flooder,

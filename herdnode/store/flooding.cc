@@ -63,15 +63,29 @@ v1::UpdateOutcome Flooder::Accept(const v1::Location& location,
   return outcome;
 }
 
+void Flooder::SetPeers(std::vector<std::shared_ptr<PeerSink>> peers) {
+  auto next = std::make_shared<const Sinks>(std::move(peers));
+  MutexLock lock(&peers_mu_);
+  peers_.swap(next);
+  // The old set is released outside the lock, by whoever holds it last.
+}
+
+std::shared_ptr<const Flooder::Sinks> Flooder::Peers() const {
+  MutexLock lock(&peers_mu_);
+  return peers_;
+}
+
 void Flooder::SendToPeers(const v1::Location& location,
                           std::string_view from_peer) {
-  for (PeerSink* peer : peers_) {
+  const std::shared_ptr<const Sinks> peers = Peers();
+  for (const std::shared_ptr<PeerSink>& peer : *peers) {
     if (peer->name() != from_peer) peer->Send(location);
   }
 }
 
 void Flooder::FlushPeers() {
-  for (PeerSink* peer : peers_) peer->Flush();
+  const std::shared_ptr<const Sinks> peers = Peers();
+  for (const std::shared_ptr<PeerSink>& peer : *peers) peer->Flush();
 }
 
 void Flooder::Flood(const v1::Location& location, std::string_view from_peer,

@@ -8,6 +8,7 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <string_view>
 #include <vector>
 
@@ -66,7 +67,7 @@ struct FloodCounters {
   uint64_t duplicate = 0;
 };
 
-// Thread-safe once its peers are set.
+// Thread-safe.
 class Flooder {
  public:
   // Beyond this many updates waiting for the disk, the journal is behind
@@ -77,9 +78,11 @@ class Flooder {
                    size_t max_journal_backlog = kDefaultMaxJournalBacklog)
       : store_(store), max_journal_backlog_(max_journal_backlog) {}
 
-  // The linked peers; call once, before the first Flood. The sinks must
-  // outlive every Flood call.
-  void SetPeers(std::vector<PeerSink*> peers) { peers_ = std::move(peers); }
+  // Where accepted updates go: the linked peers (and local sinks such as
+  // Watch). May be replaced at any time, from any thread (a reloaded herd
+  // file): a flood already forwarding finishes with the sinks it started
+  // with, which it keeps alive until then; the next flood uses the new ones.
+  void SetPeers(std::vector<std::shared_ptr<PeerSink>> peers);
   // Where accepted updates are recorded; call once, before the first Flood,
   // or never (state in memory only). It must outlive every Flood call.
   void SetJournal(UpdateJournal* journal) { journal_ = journal; }
@@ -154,9 +157,16 @@ class Flooder {
                            std::string_view from_peer, FloodDone& done,
                            Forward forward);
 
+  using Sinks = std::vector<std::shared_ptr<PeerSink>>;
+  // The current sinks, shared with the floods using them.
+  std::shared_ptr<const Sinks> Peers() const;
+
   LocationStore& store_;
   const size_t max_journal_backlog_;
-  std::vector<PeerSink*> peers_;
+  // Held only to copy or replace peers_: never while a sink runs.
+  mutable Mutex peers_mu_;
+  std::shared_ptr<const Sinks> peers_ ABSL_GUARDED_BY(peers_mu_) =
+      std::make_shared<const Sinks>();
   UpdateJournal* journal_ = nullptr;
   // Held across the store's decision and the journal append, so the journal
   // sees accepted updates in the store's order: a "durable up to here"

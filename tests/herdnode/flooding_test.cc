@@ -30,29 +30,32 @@ class MockPeerSink : public PeerSink {
 class FloodingTest : public ::testing::Test {
  protected:
   FloodingTest() : flooder_(store_) {
-    flooder_.SetPeers({&alford_, &bolden_, &powell_});
+    flooder_.SetPeers({alford_, bolden_, powell_});
   }
 
   LocationStore store_;
   Flooder flooder_;
-  MockPeerSink alford_{"Alford"};
-  MockPeerSink bolden_{"Bolden"};
-  MockPeerSink powell_{"Powell"};
+  std::shared_ptr<MockPeerSink> alford_ =
+      std::make_shared<MockPeerSink>("Alford");
+  std::shared_ptr<MockPeerSink> bolden_ =
+      std::make_shared<MockPeerSink>("Bolden");
+  std::shared_ptr<MockPeerSink> powell_ =
+      std::make_shared<MockPeerSink>("Powell");
 };
 
 TEST_F(FloodingTest, LocalReportGoesToEveryPeer) {
   const auto is_kiwi = Property(&v1::Location::client_id, "kiwi");
-  EXPECT_CALL(alford_, Send(is_kiwi));
-  EXPECT_CALL(bolden_, Send(is_kiwi));
-  EXPECT_CALL(powell_, Send(is_kiwi));
+  EXPECT_CALL(*alford_, Send(is_kiwi));
+  EXPECT_CALL(*bolden_, Send(is_kiwi));
+  EXPECT_CALL(*powell_, Send(is_kiwi));
   EXPECT_EQ(flooder_.Flood(MakeLocation("kiwi", "10"), ""),
             v1::UPDATE_OUTCOME_ACCEPTED);
 }
 
 TEST_F(FloodingTest, AcceptedUpdateGoesToAllButSender) {
-  EXPECT_CALL(alford_, Send(_));
-  EXPECT_CALL(bolden_, Send(_)).Times(0);
-  EXPECT_CALL(powell_, Send(_));
+  EXPECT_CALL(*alford_, Send(_));
+  EXPECT_CALL(*bolden_, Send(_)).Times(0);
+  EXPECT_CALL(*powell_, Send(_));
   EXPECT_EQ(flooder_.Flood(MakeLocation("kiwi", "10"), "Bolden"),
             v1::UPDATE_OUTCOME_ACCEPTED);
   EXPECT_TRUE(store_.Get("kiwi").has_value());
@@ -61,9 +64,9 @@ TEST_F(FloodingTest, AcceptedUpdateGoesToAllButSender) {
 TEST_F(FloodingTest, StaleAndDuplicateGoNowhere) {
   ASSERT_EQ(store_.Offer(MakeLocation("kiwi", "10")),
             v1::UPDATE_OUTCOME_ACCEPTED);
-  EXPECT_CALL(alford_, Send(_)).Times(0);
-  EXPECT_CALL(bolden_, Send(_)).Times(0);
-  EXPECT_CALL(powell_, Send(_)).Times(0);
+  EXPECT_CALL(*alford_, Send(_)).Times(0);
+  EXPECT_CALL(*bolden_, Send(_)).Times(0);
+  EXPECT_CALL(*powell_, Send(_)).Times(0);
   EXPECT_EQ(flooder_.Flood(MakeLocation("kiwi", "9.999999999"), "Alford"),
             v1::UPDATE_OUTCOME_STALE);
   EXPECT_EQ(flooder_.Flood(MakeLocation("kiwi", "10"), ""),
@@ -76,9 +79,9 @@ TEST_F(FloodingTest, StaleAndDuplicateGoNowhere) {
 }
 
 TEST_F(FloodingTest, CountersCountEachOutcome) {
-  EXPECT_CALL(alford_, Send(_)).Times(2);
-  EXPECT_CALL(bolden_, Send(_)).Times(2);
-  EXPECT_CALL(powell_, Send(_)).Times(1);
+  EXPECT_CALL(*alford_, Send(_)).Times(2);
+  EXPECT_CALL(*bolden_, Send(_)).Times(2);
+  EXPECT_CALL(*powell_, Send(_)).Times(1);
   flooder_.Flood(MakeLocation("kiwi", "1"), "");
   flooder_.Flood(MakeLocation("kiwi", "2"), "Powell");
   flooder_.Flood(MakeLocation("kiwi", "2"), "Alford");
@@ -110,9 +113,9 @@ TEST_F(FloodingTest, PeersGetTheUpdateBeforeItsAcknowledgementMayReuseIt) {
   InstantJournal journal;
   flooder_.SetJournal(&journal);
   const auto is_kiwi = Property(&v1::Location::client_id, "kiwi");
-  EXPECT_CALL(alford_, Send(is_kiwi));
-  EXPECT_CALL(bolden_, Send(is_kiwi));
-  EXPECT_CALL(powell_, Send(is_kiwi));
+  EXPECT_CALL(*alford_, Send(is_kiwi));
+  EXPECT_CALL(*bolden_, Send(is_kiwi));
+  EXPECT_CALL(*powell_, Send(is_kiwi));
   // What a ReportLocations result does once its update is answered: the
   // location it holds is cleared or reused.
   v1::Location location = MakeLocation("kiwi", "10");
@@ -129,9 +132,9 @@ TEST_F(FloodingTest, AFailedJournalRefusesBeforeTheStore) {
   InstantJournal journal;
   journal.failure = absl::UnavailableError("cannot write log: disk full");
   flooder_.SetJournal(&journal);
-  EXPECT_CALL(alford_, Send(_)).Times(0);
-  EXPECT_CALL(bolden_, Send(_)).Times(0);
-  EXPECT_CALL(powell_, Send(_)).Times(0);
+  EXPECT_CALL(*alford_, Send(_)).Times(0);
+  EXPECT_CALL(*bolden_, Send(_)).Times(0);
+  EXPECT_CALL(*powell_, Send(_)).Times(0);
   std::optional<std::pair<v1::UpdateOutcome, absl::Status>> answer;
   flooder_.Flood(MakeLocation("kiwi", "10"), "",
                  [&answer](v1::UpdateOutcome outcome, absl::Status status) {

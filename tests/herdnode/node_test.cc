@@ -80,6 +80,89 @@ TEST(NodeHerdTest, UpdateAtAReachesCThroughB) {
   EXPECT_TRUE(herd.WaitForLocation("A", kKiwi, "1621464827.959498504"));
 }
 
+// The herd file changes while every node serves: A-B becomes B-C. Each node
+// applies it on its own; the new link comes up (and catches up), the old one
+// is closed at both ends, and updates take the new path.
+TEST(NodeHerdTest, ReconfigureMovesALinkWhileServing) {
+  TestHerd herd({"A", "B", "C"}, {{"A", "B"}});
+  for (const char* name : {"A", "B", "C"}) ASSERT_TRUE(herd.Start(name).ok());
+  ASSERT_TRUE(herd.WaitForLinkState("A", "B", "UP"));
+  ASSERT_TRUE(herd.Report("A", kKiwi, kCoordinates, "100").ok());
+  ASSERT_TRUE(herd.WaitForLocation("B", kKiwi, "100"));
+
+  v1::HerdConfig next = herd.config();
+  next.clear_links();
+  v1::Link* link = next.add_links();
+  link->set_a("B");
+  link->set_b("C");
+  const ReloadResult at_b = herd.node("B").Reconfigure(next);
+  ASSERT_TRUE(at_b.ok()) << at_b.status();
+  EXPECT_THAT(at_b->links_added(), ::testing::ElementsAre("C"));
+  EXPECT_THAT(at_b->links_removed(), ::testing::ElementsAre("A"));
+  for (const char* name : {"A", "C"}) {
+    ASSERT_TRUE(herd.node(name).Reconfigure(next).ok()) << name;
+  }
+  // C catches up on what B held before the link existed.
+  ASSERT_TRUE(herd.WaitForLocation("C", kKiwi, "100"));
+  ASSERT_TRUE(herd.WaitForLinkState("C", "B", "UP"));
+  EXPECT_EQ(Status(*herd.Stub("A")).peers_size(), 0);
+  EXPECT_EQ(herd.node("B").config()->links_size(), 1);
+  ASSERT_TRUE(herd.Report("C", kKiwi, kCoordinates, "101").ok());
+  ASSERT_TRUE(herd.WaitForLocation("B", kKiwi, "101"));
+  // A is no longer linked to B: B refuses what it sends.
+  v1::PropagateLocationRequest from_a;
+  from_a.set_from_server("A");
+  *from_a.mutable_location() = MakeLocation("emu", "5");
+  v1::PropagateLocationResponse answer;
+  EXPECT_EQ(herd.Stub("B")
+                ->PropagateLocation(Context().get(), from_a, &answer)
+                .error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+}
+
+TEST(NodeHerdTest, ReconfigureRefusesWhatCannotChangeAndChangesNothing) {
+  TestHerd herd({"A", "B"}, {{"A", "B"}});
+  for (const char* name : {"A", "B"}) ASSERT_TRUE(herd.Start(name).ok());
+  ASSERT_TRUE(herd.WaitForLinkState("A", "B", "UP"));
+  v1::HerdConfig next = herd.config();
+  next.clear_links();
+  next.mutable_servers(0)->set_grpc_address("127.0.0.1:1");  // A's own
+  const ReloadResult refused = herd.node("A").Reconfigure(next);
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(StatusMessage(refused.status()),
+              HasSubstr("servers[A].grpc_address"));
+  next = herd.config();
+  next.add_links();  // a link with no ends: does not validate
+  EXPECT_EQ(herd.node("A").Reconfigure(next).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  // Still linked, still the same file.
+  EXPECT_TRUE(herd.WaitForLinkState("A", "B", "UP"));
+  EXPECT_EQ(herd.node("A").config()->links_size(), 1);
+  // A node started without a herd file has nothing to reload.
+  std::optional<ReloadResult> reloaded;
+  Mutex mu;
+  herd.node("A").RequestReload([&](ReloadResult result) {
+    MutexLock lock(&mu);
+    reloaded = std::move(result);
+  });
+  ASSERT_TRUE(PollUntil(absl::Seconds(20), [&] {
+    MutexLock lock(&mu);
+    return reloaded.has_value();
+  }));
+  MutexLock lock(&mu);
+  EXPECT_EQ(reloaded->status().code(), absl::StatusCode::kFailedPrecondition);
+}
+
+TEST(NodeHerdTest, ReloadIsServedOnTheOperatorListenerOnly) {
+  TestHerd herd({"A"}, {});
+  ASSERT_TRUE(herd.Start("A").ok());
+  v1::ReloadResponse response;
+  const grpc::Status status =
+      herd.Stub("A")->Reload(Context().get(), {}, &response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_THAT(status.error_message(), HasSubstr("operator listener"));
+}
+
 TEST(NodeHerdTest, LiveUpdatesAreSentWhileUp) {
   TestHerd herd({"A", "B"}, {{"A", "B"}});
   ASSERT_TRUE(herd.Start("A").ok());

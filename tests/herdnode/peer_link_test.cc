@@ -192,6 +192,8 @@ class PeerLinkTest : public ::testing::Test {
   }
 
   PeerLinkTest() { pollers_.Start(); }
+  // A link the flooder holds must go before the pollers its calls use.
+  ~PeerLinkTest() override { flooder_.SetPeers({}); }
 
   LocationStore store_;
   Flooder flooder_{store_};
@@ -254,8 +256,8 @@ TEST_F(PeerLinkTest, BatchesDeliverEveryUpdateInOrder) {
 
 TEST_F(PeerLinkTest, UpdatesFloodedTogetherLeaveInOneMessage) {
   FakePeer peer({});
-  std::unique_ptr<PeerLink> link = MakeLink(peer, 16);
-  flooder_.SetPeers({link.get()});
+  std::shared_ptr<PeerLink> link = MakeLink(peer, 16);
+  flooder_.SetPeers({link});
   link->Start();
   ASSERT_TRUE(PollUntil(absl::Seconds(20),
                         [&] { return link->state() == LinkState::kUp; }));

@@ -69,17 +69,18 @@ class HeldJournal final : public UpdateJournal {
 // A node that serves only PropagateLocations, from the one peer "Peer".
 class StreamOnlyNode {
  public:
-  StreamOnlyNode(Flooder& flooder, PeerLink& peer_link)
+  StreamOnlyNode(Flooder& flooder, std::shared_ptr<PeerLink> peer_link)
       : server_(service_,
                 {PropagateStreamCalls(
                     service_,
-                    [&peer_link](
+                    [peer_link = std::move(peer_link)](
                         const grpc::ServerContext& /*context*/,
-                        const std::string& from) -> absl::StatusOr<PeerLink*> {
+                        const std::string& from)
+                        -> absl::StatusOr<std::shared_ptr<PeerLink>> {
                       if (from != "Peer") {
                         return absl::PermissionDeniedError(from);
                       }
-                      return &peer_link;
+                      return peer_link;
                     },
                     flooder,
                     std::make_shared<spdlog::logger>(
@@ -101,21 +102,26 @@ v1::PropagateLocationsRequest Batch(const std::vector<std::string>& clients) {
   return batch;
 }
 
+// The link a stream from "Peer" counts on: never started, it only counts.
+std::shared_ptr<PeerLink> CountingLink(Flooder& flooder, GrpcPollers& pollers) {
+  PeerLinkOptions link_options;
+  link_options.self_name = "Self";
+  link_options.peer_name = "Peer";
+  link_options.peer_address = "127.0.0.1:1";
+  return std::make_shared<PeerLink>(
+      std::move(link_options), flooder,
+      std::make_shared<spdlog::logger>(
+          "test", std::make_shared<spdlog::sinks::null_sink_mt>()),
+      pollers);
+}
+
 TEST(PropagateStreamTest, StopsReadingWhileTheJournalIsBehind) {
   LocationStore store;
   HeldJournal journal;
   Flooder flooder(store, /*max_journal_backlog=*/2);
   flooder.SetJournal(&journal);
-  PeerLinkOptions link_options;  // never started: it only counts
-  link_options.self_name = "Self";
-  link_options.peer_name = "Peer";
-  link_options.peer_address = "127.0.0.1:1";
   GrpcPollers link_pollers(1, nullptr);
-  PeerLink peer_link(
-      std::move(link_options), flooder,
-      std::make_shared<spdlog::logger>(
-          "test", std::make_shared<spdlog::sinks::null_sink_mt>()),
-      link_pollers);
+  std::shared_ptr<PeerLink> peer_link = CountingLink(flooder, link_pollers);
   StreamOnlyNode node(flooder, peer_link);
 
   auto stub = v1::HerdNode::NewStub(
@@ -133,7 +139,7 @@ TEST(PropagateStreamTest, StopsReadingWhileTheJournalIsBehind) {
   }));
   // ...so the second batch is still unread (at the sender or in transit).
   EXPECT_EQ(store.size(), 3u);
-  EXPECT_EQ(peer_link.Status().updates_received(), 3u);
+  EXPECT_EQ(peer_link->Status().updates_received(), 3u);
 
   journal.Drain();  // the disk caught up: reading goes on
   ASSERT_TRUE(PollUntil(absl::Seconds(20), [&] { return store.size() == 4; }));
@@ -146,6 +152,35 @@ TEST(PropagateStreamTest, StopsReadingWhileTheJournalIsBehind) {
   ASSERT_TRUE(stream->Read(&answer));
   EXPECT_EQ(answer.updates_received(), 4u);
   EXPECT_TRUE(stream->Finish().ok());
+}
+
+// A reloaded herd file that no longer links the peer stops its link: the
+// stream still open from that peer is refused at its next message, and what
+// that message carried changes nothing.
+TEST(PropagateStreamTest, EndsTheStreamOfAPeerNoLongerLinked) {
+  LocationStore store;
+  Flooder flooder(store);
+  GrpcPollers link_pollers(1, nullptr);
+  std::shared_ptr<PeerLink> peer_link = CountingLink(flooder, link_pollers);
+  StreamOnlyNode node(flooder, peer_link);
+
+  auto stub = v1::HerdNode::NewStub(
+      grpc::CreateChannel(node.address(), grpc::InsecureChannelCredentials()));
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() +
+                       std::chrono::seconds(30));
+  auto stream = stub->PropagateLocations(&context);
+  ASSERT_TRUE(stream->Write(Batch({"a"})));
+  ASSERT_TRUE(PollUntil(absl::Seconds(20), [&] { return store.size() == 1; }));
+  peer_link->Stop();
+  // Whether this write gets through or not, its message is not flooded.
+  static_cast<void>(stream->Write(Batch({"b"})));
+  const grpc::Status status = stream->Finish();
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_NE(status.error_message().find("no longer linked"), std::string::npos)
+      << status.error_message();
+  EXPECT_EQ(store.size(), 1u);
+  EXPECT_FALSE(store.Get("b").has_value());
 }
 
 }  // namespace

@@ -89,14 +89,14 @@ TEST(RecentUpdatesTest, KeepsTheNewestUpToItsCapacityNewestFirst) {
 TEST(RecentUpdatesTest, SeesOnlyWhatTheFlooderAccepts) {
   LocationStore store;
   Flooder flooder(store);
-  RecentUpdates recent;
-  flooder.SetPeers({&recent});
+  auto recent = std::make_shared<RecentUpdates>();
+  flooder.SetPeers({recent});
   flooder.Flood(MakeLocation("kiwi", "1621464827.2"), "");
   flooder.Flood(MakeLocation("kiwi", "1621464827.1"), "");  // stale
   flooder.Flood(MakeLocation("kiwi", "1621464827.2"), "");  // duplicate
   // Even an update that came from a peer reaches it.
   flooder.Flood(MakeLocation("kiwi", "1621464827.3"), "Beta");
-  const std::vector<RecentUpdate> updates = recent.NewestFirst();
+  const std::vector<RecentUpdate> updates = recent->NewestFirst();
   ASSERT_EQ(updates.size(), 2u);
   EXPECT_EQ(updates[0].location.client_time_text(), "1621464827.3");
   EXPECT_EQ(updates[1].location.client_time_text(), "1621464827.2");
@@ -128,8 +128,8 @@ TEST(TakeStatusSnapshotTest, GathersEverySourceAndOnlyServersAndLinks) {
   const v1::HerdConfig config = ThreeServers();
   LocationStore store;
   Flooder flooder(store);
-  RecentUpdates recent(2);
-  flooder.SetPeers({&recent});
+  auto recent = std::make_shared<RecentUpdates>(2);
+  flooder.SetPeers({recent});
   for (const char* id : {"x", "y", "z"}) {
     flooder.Flood(MakeLocation(id, "1621464827.5"), "");
   }
@@ -141,16 +141,19 @@ TEST(TakeStatusSnapshotTest, GathersEverySourceAndOnlyServersAndLinks) {
   auto log = std::make_shared<spdlog::logger>(
       "status_test", std::make_shared<spdlog::sinks::null_sink_mt>());
   GrpcPollers pollers(1, nullptr);  // never polled: the link never starts
-  PeerLink gamma(options, flooder, log, pollers);
+  LinkSet links;
+  links.Set({std::make_shared<PeerLink>(options, flooder, log, pollers)});
 
   StatusSources sources;
-  sources.config = &config;
+  sources.config = [&config] {
+    return std::make_shared<const v1::HerdConfig>(config);
+  };
   sources.node = "Beta";
   sources.epoch = "e1";
   sources.store = &store;
   sources.flooder = &flooder;
-  sources.links = {&gamma};
-  sources.recent = &recent;
+  sources.links = &links;
+  sources.recent = recent.get();
   const StatusSnapshot snapshot = TakeStatusSnapshot(sources, 2);
   EXPECT_EQ(snapshot.node, "Beta");
   EXPECT_EQ(snapshot.servers.size(), 3u);

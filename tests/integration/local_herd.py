@@ -237,6 +237,7 @@ class Herd:
         self._current = {}  # name -> NodeProcess
         self._channels = {}  # name -> grpc.Channel
         self._incarnations = {}
+        self._departed = {}  # name -> ServerConfig, of servers rewritten away
         self.config = None
 
     # --- configuration -------------------------------------------------
@@ -256,9 +257,13 @@ class Herd:
         return [server.name for server in self.config.servers]
 
     def server(self, name):
+        """A server of the herd file, or one a rewrite_config removed (it
+        may still run, with the file it last read)."""
         for server in self.config.servers:
             if server.name == name:
                 return server
+        if name in self._departed:
+            return self._departed[name]
         raise KeyError(name)
 
     def gateway(self, name):
@@ -338,6 +343,60 @@ class Herd:
                 if not lost_port_race or attempt == START_ATTEMPTS:
                     raise
         return self
+
+    # --- changing the herd while it runs ---------------------------------
+    def rewrite_config(self, edit):
+        """Changes the herd file every server was started with: edit(config)
+        on a copy of the current one, written atomically (a server watching
+        the file never reads half of it). It is this Herd's config from now
+        on: what a reload reads and what start_server uses. Servers new to
+        the file get certificates of the herd's CA."""
+        config = self.stubs.config_pb2.HerdConfig()
+        config.CopyFrom(self.config)
+        edit(config)
+        added = [server.name for server in config.servers
+                 if server.name not in self.names]
+        if added and self.config.HasField("tls"):
+            make_certs(self.certs_dir, added)
+        self.network.prepare(config)
+        self.write_herd_file(text_format.MessageToString(config))
+        kept = {server.name for server in config.servers}
+        for server in self.config.servers:
+            if server.name not in kept:
+                self._departed[server.name] = server
+        self.config = config
+        return config
+
+    def write_herd_file(self, text):
+        """Replaces the herd file's text (atomically), e.g. with a broken
+        one; self.config stays as it was."""
+        staged = self.config_path.with_suffix(".staged")
+        staged.write_text(text)
+        staged.replace(self.config_path)
+
+    def add_server(self, config, name):
+        """Adds a server called name to config (for rewrite_config's edit),
+        every listener on a free port."""
+        host, _ = split_address(self.config.servers[0].grpc_address)
+        ports = iter(free_ports(4))
+        config.servers.add(
+            name=name, gateway_address=f"{host}:{next(ports)}",
+            grpc_address=f"{host}:{next(ports)}",
+            operator_address=f"{host}:{next(ports)}",
+            http_address=f"{host}:{next(ports)}")
+
+    def reload(self, name, timeout=30):
+        """The Reload call on a server's operator listener: its
+        ReloadResponse, or the grpc.RpcError that says why not."""
+        return self.node(name).Reload(self.stubs.herd_pb2.ReloadRequest(),
+                                      timeout=timeout)
+
+    def start_server(self, name, extra_args=()):
+        """Starts a server of the current herd file that is not running
+        yet (one rewrite_config added) and waits until it serves."""
+        assert name not in self._current or not self._current[name].running()
+        self._launch(name, extra_args=extra_args)
+        self._wait_ready(name)
 
     def kill(self, name, sig=signal.SIGKILL):
         """Ends one server (SIGKILL by default: a crash) and waits for it."""

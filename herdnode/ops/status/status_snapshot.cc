@@ -31,11 +31,10 @@ StatusSnapshot TakeStatusSnapshot(const StatusSources& sources,
   snapshot.node = sources.node;
   snapshot.epoch = sources.epoch;
   snapshot.now = absl::Now();
-  snapshot.servers.assign(sources.config->servers().begin(),
-                          sources.config->servers().end());
-  snapshot.links.assign(sources.config->links().begin(),
-                        sources.config->links().end());
-  for (const PeerLink* link : sources.links) {
+  const std::shared_ptr<const v1::HerdConfig> config = sources.config();
+  snapshot.servers.assign(config->servers().begin(), config->servers().end());
+  snapshot.links.assign(config->links().begin(), config->links().end());
+  for (const std::shared_ptr<PeerLink>& link : *sources.links->All()) {
     snapshot.peers.push_back(link->Status());
   }
   snapshot.floods = sources.flooder->counters();

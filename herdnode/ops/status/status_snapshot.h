@@ -6,13 +6,15 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "absl/time/time.h"
 #include "herd/v1/config.pb.h"
 #include "herd/v1/herd.pb.h"
-#include "herdnode/mesh/peer_link.h"
+#include "herdnode/mesh/link_set.h"
 #include "herdnode/ops/status/recent_updates.h"
 #include "herdnode/store/flooding.h"
 #include "herdnode/store/location_store.h"
@@ -41,12 +43,13 @@ struct StatusSnapshot {
 
 // Where a snapshot comes from; everything must outlive the calls.
 struct StatusSources {
-  const v1::HerdConfig* config = nullptr;
+  // The herd file in effect (a reload replaces it).
+  std::function<std::shared_ptr<const v1::HerdConfig>()> config;
   std::string node;
   std::string epoch;
   const LocationStore* store = nullptr;
   const Flooder* flooder = nullptr;
-  std::vector<const PeerLink*> links;
+  const LinkSet* links = nullptr;
   const RecentUpdates* recent = nullptr;
 };
 
