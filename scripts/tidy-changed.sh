@@ -4,8 +4,7 @@
 # build dir of its own (build-tidy/, or HERD_TIDY_BUILD_DIR) for the compile
 # commands and generates only the protos' headers, so it runs before, and
 # without, the long build. A header is checked through the sources that
-# include it (the compile commands name sources only), so a changed header
-# brings in the sources of its folder.
+# include it (the compile commands name sources only).
 #
 # scripts/tidy-base moves forward when every source changed since it has
 # been tidied clean (this script, or scripts/tidy.sh on the whole tree).
@@ -26,8 +25,10 @@ mapfile -t changed < <(git diff --name-only --diff-filter=d "${base}" -- \
 files=()
 for file in "${changed[@]}"; do
   if [[ $file == *.h ]]; then
-    # The sources next to the header: what includes it most directly.
-    mapfile -t -O "${#files[@]}" files < <(git ls-files -- "$(dirname "$file")/*.cc")
+    # The sources that include the header by its path (tests include their
+    # helpers by name alone).
+    mapfile -t -O "${#files[@]}" files < <(git grep -l -F \
+      -e "#include \"${file}\"" -e "#include \"$(basename "$file")\"" -- '*.cc' || true)
   else
     files+=("$file")
   fi

@@ -11,8 +11,9 @@ v1::UpdateOutcome Flooder::Accept(const v1::Location& location,
   v1::UpdateOutcome outcome = v1::UPDATE_OUTCOME_UNSPECIFIED;
   if (journal_ == nullptr) {
     outcome = store_.Offer(location);
-    if (outcome == v1::UPDATE_OUTCOME_ACCEPTED)
+    if (outcome == v1::UPDATE_OUTCOME_ACCEPTED) {
       SendToPeers(location, from_peer);
+    }
   } else {
     absl::Status refused;
     {
@@ -40,9 +41,10 @@ v1::UpdateOutcome Flooder::Accept(const v1::Location& location,
       }
     }
     if (!refused.ok()) {
-      if (done)
+      if (done) {
         std::exchange(done, nullptr)(v1::UPDATE_OUTCOME_UNSPECIFIED,
                                      std::move(refused));
+      }
       return v1::UPDATE_OUTCOME_UNSPECIFIED;
     }
   }
