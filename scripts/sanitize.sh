@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds herd and its tests with clang and sanitizers and runs the unit and
-# end-to-end suites under them; any report fails the run. Installs missing
+# end-to-end suites under them (but the fuzz targets and the "large" tests);
+# any report fails the run. Installs missing
 # Debian packages first, like test.sh. CI runs both (.ci/run).
 #
 # Usage: scripts/sanitize.sh asan|tsan [ctest arguments...]
@@ -44,4 +45,4 @@ export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
 # not see that code's ordering; the locks such code takes still count.
 export TSAN_OPTIONS="halt_on_error=1:history_size=7:ignore_noninstrumented_modules=1:second_deadlock_stack=1:suppressions=${PWD}/scripts/tsan-suppressions.txt"
 exec ctest --test-dir "${build_dir}" --output-on-failure -j"${HERD_JOBS:-2}" \
-  --label-exclude fuzz "$@"
+  --label-exclude 'fuzz|large' "$@"

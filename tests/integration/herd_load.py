@@ -56,7 +56,26 @@ class SteadyLoad:
         self.acknowledged = 0
         self.failed = 0
         self.crashed = None
+        self._avoided = set()  # servers no longer sent to
+        self._rounds = 0  # requests begun
         self._thread = threading.Thread(target=self._run, name="iamat-load")
+
+    def avoid(self, name):
+        """Sends nothing more to server name (e.g. before it leaves the
+        herd); returns once no request to it is in flight, with the
+        (client, nanoseconds) it acknowledged."""
+        with self._lock:
+            self._avoided.add(name)
+            started = self._rounds
+        # The request in flight now (round `started`, to any server) has
+        # ended, its acknowledgement recorded, once the next round begins;
+        # that one already avoids name.
+        wait_until(lambda: self._rounds > started or not self._thread.is_alive(),
+                   timeout=3 * self.REQUEST_TIMEOUT,
+                   what=f"the load's request in flight to end ({self.label})")
+        with self._lock:
+            return [(client, nanos) for server, client, nanos in self.acks
+                    if server == name]
 
     def start(self):
         self._thread.start()
@@ -84,7 +103,11 @@ class SteadyLoad:
             for _ in range(self.MAX_REQUESTS):
                 if self._stop.wait(self._pause) or time.monotonic() > deadline:
                     return
-                server = self._random.choice(self._herd.names)
+                with self._lock:
+                    self._rounds += 1
+                    servers = [n for n in self._herd.names
+                               if n not in self._avoided]
+                server = self._random.choice(servers)
                 client_id = self._random.choice(self._clients)
                 nanos = self.clock.next()
                 sent = time_text(nanos)
