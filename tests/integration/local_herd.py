@@ -215,13 +215,14 @@ class Herd:
     start herdnode through this class."""
 
     def __init__(self, stubs, binary, workdir, *, trusted_peers=None,
-                 edit_config=None, network=None, base_config=None):
+                 edit_config=None, network=None, base_config=None,
+                 server_args=()):
         """trusted_peers: {server name: [IP, ...]} added to the config.
         edit_config: a function that changes the HerdConfig before start.
         network: where the servers run and how to reach them (default:
         Loopback). base_config: the herd to run (a HerdConfig, its ports
         replaced by free ones; e.g. shaped_config); default: the shipped
-        herd."""
+        herd. server_args: flags every server gets."""
         self.stubs = stubs
         self.binary = str(binary)
         self.workdir = Path(workdir)
@@ -232,6 +233,7 @@ class Herd:
         self._trusted_peers = trusted_peers or {}
         self._edit_config = edit_config
         self._base_config = base_config
+        self._server_args = tuple(server_args)
         self.network = network or Loopback()
         self._processes = []  # every incarnation, in start order
         self._current = {}  # name -> NodeProcess
@@ -290,7 +292,8 @@ class Herd:
         self._incarnations[name] = incarnation
         command = self.network.command(
             name, [self.binary, "--config", str(config_path or self.config_path),
-                   "--name", name, "--log_dir", str(self.log_dir), *extra_args])
+                   "--name", name, "--log_dir", str(self.log_dir),
+                   *self._server_args, *extra_args])
         node = NodeProcess(name, command, self.workdir, incarnation)
         self._processes.append(node)
         self._current[name] = node

@@ -78,6 +78,14 @@ def test_grpc_threads_out_of_range(herdnode_bin, write_config, threads):
                    "grpc_threads", threads)
 
 
+@pytest.mark.parametrize("seconds", ["-1", "3601", "soon"])
+def test_watch_herd_file_out_of_range(herdnode_bin, write_config, seconds):
+    path, _ = write_config()
+    assert_refused(run_herdnode(herdnode_bin, "--config", path, "--name",
+                                "Alford", f"--watch_herd_file={seconds}"),
+                   "watch_herd_file", seconds)
+
+
 def test_missing_config_file(herdnode_bin, tmp_path):
     missing = tmp_path / "no-such-herd.textproto"
     assert_refused(run_herdnode(herdnode_bin, "--config", missing, "--name",

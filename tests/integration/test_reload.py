@@ -251,3 +251,22 @@ def test_reshaping_under_load_loses_nothing(herd):
         load.stop()
     wait_links(herd, "Sixth", {"Alford": "UP", "Hamilton": "UP"})
     wait_for_the_oracle(herd, load)
+
+
+def test_a_watched_herd_file_is_applied_when_it_changes(make_herd):
+    herd = make_herd(server_args=["--watch_herd_file", "1"])
+    wait_links(herd, "Hamilton", {"Parker": "UP"})
+    shipped_config = herd.config
+    # A broken file is refused once (the watch compares contents), and
+    # nothing changes.
+    log = LogWatch(herd, "Hamilton")
+    herd.write_herd_file(herd.config_path.read_text() + "\nlinks {\n")
+    log.wait_for("not reloaded, nothing changed")
+    # A good one: every server applies it, no signal, no call.
+    herd.config = shipped_config
+    herd.rewrite_config(relink(add=[("Hamilton", "Powell")]))
+    wait_links(herd, "Hamilton", {"Parker": "UP", "Powell": "UP"})
+    wait_links(herd, "Powell", {"Alford": "UP", "Bolden": "UP", "Hamilton": "UP"})
+    text = log.new_text()
+    assert text.count("not reloaded, nothing changed") == 1, text
+    assert "reloaded: links added [Powell]" in text
