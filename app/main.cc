@@ -37,6 +37,10 @@ ABSL_FLAG(
 ABSL_FLAG(int, watch_herd_file, 0,
           "every this many seconds, reload the herd file if its contents "
           "changed (0: only on SIGHUP or a Reload call; at most 3600)");
+ABSL_FLAG(std::string, listen_host, "",
+          "listen on this host instead of the one in this server's own "
+          "herd file addresses, keeping their ports (e.g. 0.0.0.0 in a pod "
+          "whose addresses are its DNS name)");
 ABSL_FLAG(bool, insecure, false,
           "no TLS between nodes: plaintext peer listener and links, peers "
           "trusted by the name they send (development only)");
@@ -99,7 +103,8 @@ std::string Listeners(const herd::v1::ServerConfig& server) {
 int Run(int argc, char** argv) {
   absl::SetProgramUsageMessage(
       "herdnode --config HERD_FILE --name SERVER [--log_dir DIR] "
-      "[--insecure] [--grpc_threads N]");
+      "[--insecure] [--grpc_threads N] [--watch_herd_file SECONDS] "
+      "[--listen_host HOST]");
   const std::vector<char*> positional = absl::ParseCommandLine(argc, argv);
   // Debian builds Abseil without NDEBUG, which leaves absl::Mutex's deadlock
   // detector on: a debugging aid that cost 4-7% of CPU in the herd's profile.
@@ -132,6 +137,13 @@ int Run(int argc, char** argv) {
   absl::StatusOr<const herd::v1::ServerConfig*> self =
       herd::FindServer(*config, name);
   if (!self.ok()) return Fail(kExitUsage, herd::StatusMessage(self.status()));
+  const std::string listen_host = absl::GetFlag(FLAGS_listen_host);
+  if (!listen_host.empty()) {
+    if (absl::Status listen = herd::ListenOnHost(*config, name, listen_host);
+        !listen.ok()) {
+      return Fail(kExitUsage, herd::StatusMessage(listen));
+    }
+  }
   const herd::v1::ServerConfig server = **self;
 
   // The TLS files are part of the configuration: checked before anything
@@ -199,6 +211,7 @@ int Run(int argc, char** argv) {
   node_options.config = *config;
   node_options.config_path = config_path;
   node_options.watch_herd_file = absl::Seconds(watch_seconds);
+  node_options.listen_host = listen_host;
   node_options.server_name = name;
   node_options.log = *log;
   node_options.tls = tls;

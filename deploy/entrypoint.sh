@@ -2,30 +2,32 @@
 # The container's entry point: works out which herd server this pod is and
 # execs herdnode as that server (so herdnode is PID 1 and gets SIGTERM).
 #
-# Which server: pod NAME-N of a StatefulSet runs server number N (from 0) of
+# Which server: HERD_NAME if set (the StatefulSet sets it to the pod's name:
+# pod herd-2 is server herd-2 of a herd file made by deploy/make-herd.py);
+# else pod NAME-N of a StatefulSet runs server number N (from 0) of
 # HERD_NAMES, e.g. herd-2 with HERD_NAMES="Alford Bolden Hamilton Parker
-# Powell" is Hamilton. HERD_NAME, if set, overrides that.
+# Powell" is Hamilton.
 #
 # Where to listen: a herd file has one address per role, which the server
 # listens on and its peers dial. On Kubernetes those are pod DNS names
 # (herd-2.herd:13000), which peers can dial but a pod should not bind (the
 # name is published by the headless Service and may not resolve yet, and
-# never to loopback). So this script writes a copy of the herd file in which
-# every address on the pod's own host, HOSTNAME.HERD_SERVICE, is on
-# HERD_LISTEN_HOST instead, and runs herdnode with that copy. Paths in the
-# herd file (TLS files, index) must be absolute: the copy lives elsewhere.
+# never to loopback). So herdnode gets --listen_host HERD_LISTEN_HOST: it
+# listens there at the ports of its own addresses, and reads the herd file
+# itself (the ConfigMap's, which it reloads when it changes). This script
+# checks first that the file has addresses on the pod's own host,
+# HOSTNAME.HERD_SERVICE.
 #
 # Environment:
-#   HERD_NAMES        server names in pod order (required unless HERD_NAME)
-#   HERD_NAME         this server's name; overrides the pod ordinal
+#   HERD_NAME         this server's name (the StatefulSet: the pod's name)
+#   HERD_NAMES        server names in pod order (used without HERD_NAME)
 #   HOSTNAME          the pod name, NAME-ORDINAL (Kubernetes sets it)
-#   HERD_CONFIG       the herd file (default /etc/herd/herd.textproto)
+#   HERD_CONFIG       the herd file (default /etc/herd/config/herd.textproto)
 #   HERD_SERVICE      the headless Service of the pod DNS names (default herd)
-#   HERD_LISTEN_HOST  what the pod's own host becomes (default 0.0.0.0);
-#                     set it empty to run the herd file unchanged
-#   HERD_RUN_DIR      where the copy is written (default /run/herd)
+#   HERD_LISTEN_HOST  where the pod listens (default 0.0.0.0); set it empty
+#                     to listen on the herd file's addresses as they are
 #   HERDNODE          the herdnode binary (default: herdnode on PATH)
-# Arguments are passed on to herdnode (e.g. --insecure).
+# Arguments are passed on to herdnode (e.g. --watch_herd_file=5).
 # Exit status 2 (like herdnode's) for a setup this script cannot use.
 set -eu
 set -f  # HERD_NAMES is split into words; never glob them
@@ -99,8 +101,9 @@ choose_name() {
   name_at "$ordinal"
 }
 
-# Writes the herd file $1 to $2 with the pod's own host on $HERD_LISTEN_HOST.
-render_herd_file() {
+# Fails unless the herd file $1 has an address on the pod's own host (the
+# addresses herdnode will listen at on $HERD_LISTEN_HOST instead).
+check_own_host() {
   own_host="$HOSTNAME.$HERD_SERVICE"
   case $own_host in
     *[!a-z0-9.-]*) fail "pod DNS name '$own_host' is not a DNS name" ;;
@@ -115,29 +118,24 @@ render_herd_file() {
   grep -q "$pattern" "$1" ||
     fail "herd file '$1' has no address on this pod's host '$own_host'" \
       "(HOSTNAME.HERD_SERVICE); which addresses should it listen on?"
-  mkdir -p "$(dirname "$2")"
-  sed "s|$pattern|\"$HERD_LISTEN_HOST:|g" "$1" >"$2.tmp"
-  mv "$2.tmp" "$2"
 }
 
-HERD_CONFIG=${HERD_CONFIG:-/etc/herd/herd.textproto}
+HERD_CONFIG=${HERD_CONFIG:-/etc/herd/config/herd.textproto}
 HERD_SERVICE=${HERD_SERVICE:-herd}
 HERD_LISTEN_HOST=${HERD_LISTEN_HOST-0.0.0.0}
-HERD_RUN_DIR=${HERD_RUN_DIR:-/run/herd}
 HERDNODE=${HERDNODE:-herdnode}
 
 name=$(choose_name)
 [ -r "$HERD_CONFIG" ] || fail "cannot read the herd file '$HERD_CONFIG'"
-config=$HERD_CONFIG
 if [ -n "$HERD_LISTEN_HOST" ]; then
   [ -n "${HOSTNAME:-}" ] ||
     fail "HOSTNAME is not set: cannot tell the pod's own addresses" \
-      "(set HERD_LISTEN_HOST empty to use the herd file unchanged)"
-  config=$HERD_RUN_DIR/herd.textproto
-  render_herd_file "$HERD_CONFIG" "$config"
+      "(set HERD_LISTEN_HOST empty to use the herd file's addresses)"
+  check_own_host "$HERD_CONFIG"
   echo "herd-entrypoint: ${HOSTNAME} is $name; listening on" \
     "$HERD_LISTEN_HOST for $HOSTNAME.$HERD_SERVICE" >&2
-else
-  echo "herd-entrypoint: ${HOSTNAME:-this container} is $name" >&2
+  exec "$HERDNODE" --config "$HERD_CONFIG" --name "$name" \
+    --listen_host "$HERD_LISTEN_HOST" "$@"
 fi
-exec "$HERDNODE" --config "$config" --name "$name" "$@"
+echo "herd-entrypoint: ${HOSTNAME:-this container} is $name" >&2
+exec "$HERDNODE" --config "$HERD_CONFIG" --name "$name" "$@"

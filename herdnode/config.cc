@@ -275,6 +275,35 @@ std::vector<std::string> LinkedPeers(const v1::HerdConfig& config,
   return peers;
 }
 
+absl::Status ListenOnHost(v1::HerdConfig& config, std::string_view self,
+                          std::string_view host) {
+  std::string bare(host);
+  if (bare.size() > 2 && bare.front() == '[' && bare.back() == ']') {
+    bare = bare.substr(1, bare.size() - 2);
+  }
+  if (!ParseHostPort(FormatHostPort(bare, 1)).ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--listen_host '", std::string(host),
+                     "' is not a host name or an IP address"));
+  }
+  v1::ServerConfig* server = nullptr;
+  for (v1::ServerConfig& candidate : *config.mutable_servers()) {
+    if (candidate.name() == self) server = &candidate;
+  }
+  if (server == nullptr) return FindServer(config, self).status();
+  for (std::string* address :
+       {server->mutable_gateway_address(),
+        server->mutable_tls_gateway_address(), server->mutable_grpc_address(),
+        server->mutable_operator_address(), server->mutable_http_address()}) {
+    if (address->empty()) continue;
+    // The herd file validated: every address parses.
+    absl::StatusOr<HostPort> parsed = ParseHostPort(*address);
+    if (!parsed.ok()) return parsed.status();
+    *address = FormatHostPort(bare, parsed->port);
+  }
+  return absl::OkStatus();
+}
+
 v1::GatewayLimits EffectiveGatewayLimits(const v1::HerdConfig& config) {
   return GatewayLimitsWithDefaults(config.gateway_limits());
 }

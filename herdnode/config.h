@@ -39,6 +39,16 @@ absl::StatusOr<const v1::ServerConfig*> FindServer(const v1::HerdConfig& config,
 std::vector<std::string> LinkedPeers(const v1::HerdConfig& config,
                                      std::string_view name);
 
+// Makes server self listen on host instead of the host of its own addresses
+// in config (gateway, TLS gateway, gRPC, operator, HTTP; ports kept): for a
+// herd file whose addresses are names its peers dial but it cannot bind,
+// e.g. a pod's DNS name (--listen_host; the Kubernetes entry point passes
+// 0.0.0.0). host is a name or an IP address (IPv6 without brackets, or in
+// them). Changes nothing and says why if host is not one, or self is not in
+// config.
+absl::Status ListenOnHost(v1::HerdConfig& config, std::string_view self,
+                          std::string_view host);
+
 // The longest GatewayLimits.report_linger_us that ValidateHerdConfig accepts.
 inline constexpr uint32_t kMaxReportLingerUs = 1000;
 

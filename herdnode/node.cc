@@ -356,6 +356,16 @@ ReloadResult Node::ReloadHerdFile() {
     absl::StatusOr<v1::HerdConfig> next =
         text.ok() ? ParseHerdConfig(*text, path)
                   : absl::StatusOr<v1::HerdConfig>(text.status());
+    // As the file was read at start; a file without this server is refused
+    // below, saying so.
+    if (next.ok() && !options_.listen_host.empty() &&
+        FindServer(*next, options_.server_name).ok()) {
+      if (absl::Status listen =
+              ListenOnHost(*next, options_.server_name, options_.listen_host);
+          !listen.ok()) {
+        next = listen;
+      }
+    }
     result = next.ok() ? Reconfigure(*next) : ReloadResult(next.status());
   }
   if (result.ok()) {

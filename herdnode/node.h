@@ -43,6 +43,9 @@ struct NodeOptions {
   // How often to look whether the herd file changed, and reload it if so
   // (absl::ZeroDuration(): only on request).
   absl::Duration watch_herd_file = absl::ZeroDuration();
+  // Non-empty: every herd file read again listens on this host for this
+  // server's own addresses (see ListenOnHost); config already does.
+  std::string listen_host;
   std::string server_name;  // which server of config this node is
   std::shared_ptr<spdlog::logger> log;
   // Where FindNearbyPlaces asks; null: it answers UNIMPLEMENTED.

@@ -4,7 +4,6 @@ that records how it was started."""
 import os
 import shutil
 import subprocess
-from pathlib import Path
 
 from stubs import REPO_ROOT
 
@@ -47,8 +46,8 @@ class Started:
 
 
 class FakePod:
-    """A pod's environment in a temporary directory: the herd file, the run
-    directory, and the fake herdnode on PATH."""
+    """A pod's environment in a temporary directory: the herd file and the
+    fake herdnode on PATH."""
 
     def __init__(self, tmp_path, herd_file_text, shell=("sh", [])):
         self.shell_name, self.shell = shell
@@ -64,14 +63,17 @@ class FakePod:
         self.env = {
             "PATH": f"{bin_dir}:{os.environ.get('PATH', '/usr/bin:/bin')}",
             "HERD_CONFIG": str(self.herd_file),
-            "HERD_RUN_DIR": str(tmp_path / "run"),
             "FAKE_HERDNODE_RECORD": str(self.record),
         }
+        # Variables Kubernetes sets to the pod's name (HOSTNAME's value).
+        self.pod_name_variables = []
 
     def run(self, *args, **env):
         """Runs the entry point with the pod's environment plus env (a None
         value unsets a variable) and returns how it went."""
-        full_env = {**self.env, **env}
+        pod_name = {name: env["HOSTNAME"] for name in self.pod_name_variables
+                    if env.get("HOSTNAME") is not None}
+        full_env = {**self.env, **pod_name, **env}
         full_env = {k: v for k, v in full_env.items() if v is not None}
         self.record.unlink(missing_ok=True)
         with subprocess.Popen([*self.shell, str(ENTRYPOINT), *args],
@@ -87,5 +89,3 @@ class FakePod:
                                              stdout, stderr)
         return Started(result, process.pid, self.record)
 
-    def rendered(self, started):
-        return Path(started.flag("--config")).read_text()

@@ -77,13 +77,29 @@ class Manifests:
         return {e["name"]: e for e in self.container().get("env", [])}
 
     def herd_config_map(self):
-        """The ConfigMap the pods' HERD_NAMES comes from (its name carries
-        kustomize's hash suffix)."""
-        ref = self.env()["HERD_NAMES"]["valueFrom"]["configMapKeyRef"]
-        return self.one("ConfigMap", ref["name"])
+        """The ConfigMap the pods' herd file comes from (the "config"
+        volume's)."""
+        return self.one("ConfigMap", self.volume("config")["configMap"]["name"])
+
+    def pod_names(self):
+        """The StatefulSet's pods, by ordinal."""
+        statefulset = self.statefulset()
+        return [f"{statefulset['metadata']['name']}-{ordinal}"
+                for ordinal in range(statefulset["spec"]["replicas"])]
 
     def herd_names(self):
-        return self.herd_config_map()["data"]["HERD_NAMES"].split()
+        """The server each pod runs, by ordinal: its own name, which the
+        StatefulSet passes as HERD_NAME."""
+        field = self.env()["HERD_NAME"]["valueFrom"]["fieldRef"]["fieldPath"]
+        assert field == "metadata.name", field
+        return self.pod_names()
+
+    def pod_name_variables(self):
+        """The container's variables that Kubernetes sets to the pod's
+        name (downward API)."""
+        return [name for name, var in self.env().items()
+                if var.get("valueFrom", {}).get("fieldRef", {}).get("fieldPath")
+                == "metadata.name"]
 
     def volume(self, name):
         found = [v for v in self.pod_spec()["volumes"] if v["name"] == name]

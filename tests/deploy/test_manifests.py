@@ -4,6 +4,8 @@ peer-port rule, the security context, resources) agreeing with each other
 and with the herd file the pods get."""
 
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -14,6 +16,9 @@ from entrypoint_run import ENTRYPOINT
 from local_herd import split_address
 from manifests import quantity, selects
 from stubs import REPO_ROOT
+
+MAKE_HERD = REPO_ROOT / "deploy" / "make-herd.py"
+K8S_TEMPLATE = REPO_ROOT / "deploy" / "k8s" / "herd-template.textproto"
 
 # herd file address field -> the container port name serving it.
 ADDRESS_PORTS = {
@@ -60,13 +65,14 @@ def test_statefulset_runs_one_pod_per_server(manifests, herd_config):
     names = manifests.herd_names()
     assert manifests.statefulset()["metadata"]["name"] == "herd"
     assert spec["replicas"] == len(names) == len(herd_config.servers) == 5
-    assert sorted(names) == sorted(s.name for s in herd_config.servers)
+    # Pod herd-N is server herd-N, in the herd file's order.
+    assert names == [s.name for s in herd_config.servers]
     assert selects(spec["selector"], manifests.pod_labels())
 
 
 def test_pod_n_has_the_addresses_of_server_n(manifests, herd_config):
-    """Pod herd-N (server HERD_NAMES[N]) is reached at herd-N.SERVICE, the
-    headless Service's DNS name for it, on every one of its addresses."""
+    """Pod herd-N (server herd-N) is reached at herd-N.SERVICE, the headless
+    Service's DNS name for it, on every one of its addresses."""
     statefulset = manifests.statefulset()
     service = statefulset["spec"]["serviceName"]
     servers = {s.name: s for s in herd_config.servers}
@@ -87,16 +93,16 @@ def test_herd_file_addresses_use_the_container_ports(manifests, herd_config):
                 f"{server.name}'s {field}")
 
 
-def test_same_servers_and_links_as_the_reference_herd(stubs, herd_config):
-    reference = parse_herd_file(
-        stubs, (REPO_ROOT / "deploy" / "herd.textproto").read_text())
-
-    def links(config):
-        return sorted(tuple(sorted((l.a, l.b))) for l in config.links)
-
-    assert sorted(s.name for s in herd_config.servers) == sorted(
-        s.name for s in reference.servers)
-    assert links(herd_config) == links(reference)
+def test_herd_file_is_make_herds_for_the_replicas(manifests, herd_file_text):
+    """What the ConfigMap carries is deploy/make-herd.py's herd file for the
+    StatefulSet's replicas from the Kubernetes template, byte for byte: the
+    way README's scaling steps make it for any N."""
+    replicas = manifests.statefulset()["spec"]["replicas"]
+    made = subprocess.run(
+        [sys.executable, str(MAKE_HERD), "--servers", str(replicas),
+         "--template", str(K8S_TEMPLATE)],
+        capture_output=True, text=True, timeout=60, check=True).stdout
+    assert herd_file_text == made
 
 
 def test_headless_service_gives_peers_dns_names(manifests):
@@ -139,7 +145,7 @@ def test_probes_ask_grpc_health_on_the_operator_port(manifests, herd_config,
 def test_disruption_budget_keeps_all_but_one_server(manifests):
     budget = manifests.one("PodDisruptionBudget")["spec"]
     assert selects(budget["selector"], manifests.pod_labels())
-    # Hamilton reaches the herd only through Parker: two away can split it.
+    # The topology survives any one server gone, not two.
     allowed_down = budget.get("maxUnavailable")
     if allowed_down is None:
         allowed_down = manifests.statefulset()["spec"]["replicas"] - budget[
@@ -228,8 +234,6 @@ def test_writable_paths_are_volumes(manifests, herd_config):
     writable = {
         "log_directory": herd_config.log_directory,
         "durability.data_directory": herd_config.durability.data_directory,
-        "the entry point's HERD_RUN_DIR":
-            env_or_entrypoint_default(manifests, "HERD_RUN_DIR"),
     }
     for what, path in writable.items():
         assert Path(path).is_absolute(), f"{what} {path!r} is not absolute"
@@ -257,6 +261,20 @@ def test_pods_read_the_herd_file_from_the_config_map(manifests):
     assert volume["name"] == manifests.herd_config_map()["metadata"]["name"]
     keys = {item["path"]: item["key"] for item in volume.get("items", [])}
     assert keys.get(inside, inside) == "herd.textproto"
+
+
+def test_an_applied_herd_file_reaches_running_pods(manifests):
+    """Scaling changes the herd file; the running servers must get it
+    without a restart: the ConfigMap keeps its name (no hash suffix, which
+    would roll every pod), its volume is mounted whole (a subPath mount is
+    never updated), and herdnode watches the file."""
+    mount = manifests.mount_of(env_or_entrypoint_default(manifests, "HERD_CONFIG"))
+    assert "subPath" not in mount
+    assert manifests.herd_config_map()["metadata"]["name"] == "herd-config"
+    watch = [arg for arg in manifests.container().get("args", [])
+             if arg.startswith("--watch_herd_file=")]
+    assert len(watch) == 1
+    assert 1 <= int(watch[0].split("=", 1)[1]) <= 60
 
 
 def test_certificates_come_from_the_herd_certs_secret(manifests, herd_config):

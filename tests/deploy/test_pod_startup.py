@@ -1,10 +1,12 @@
 """The real herdnode started by the entry point from the herd file the pods
 get, as pod herd-2 would start (no cluster: the herd file's ports and paths
 are moved to free ports and temporary directories of this machine, and the
-pod's own host to 127.0.0.1). Its peers' DNS names do not resolve here, so
-it runs alone: this shows that the Kubernetes herd file, its certificates
-and the entry point make a server that starts, answers as the server of its
-ordinal, serves the probes' health check and stops on SIGTERM."""
+pod listens on 127.0.0.1), with the container's arguments. Its peers' DNS
+names do not resolve here, so it runs alone: this shows that the Kubernetes
+herd file, its certificates and the entry point make a server that starts,
+answers as the server of its ordinal, serves the probes' health check,
+applies a changed herd file as the kubelet delivers it (the way a scaled
+herd's file arrives) and stops on SIGTERM."""
 
 import os
 import re
@@ -51,9 +53,10 @@ def make_certs(out_dir, names):
 class Pod:
     """herd-2's herdnode, started through the entry point."""
 
-    def __init__(self, workdir, herd_file_text, names, herdnode_bin):
+    def __init__(self, workdir, herd_file_text, names, args, herdnode_bin):
         self.workdir = workdir
         self.names = names
+        self.args = args
         self.herdnode_bin = herdnode_bin
         self.ports = dict(zip(ROLE_PORTS, free_ports(len(ROLE_PORTS))))
         certs = workdir / "certs"
@@ -78,15 +81,15 @@ class Pod:
         env = {
             "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
             "HOSTNAME": f"herd-{ORDINAL}",
-            "HERD_NAMES": " ".join(self.names),
+            # As the StatefulSet sets it: the pod's name.
+            "HERD_NAME": f"herd-{ORDINAL}",
             "HERD_CONFIG": str(self.herd_file),
-            "HERD_RUN_DIR": str(self.workdir / "run"),
             "HERD_LISTEN_HOST": "127.0.0.1",
             "HERDNODE": str(self.herdnode_bin),
         }
         with self.stdout.open("w") as out, self.stderr.open("w") as err:
             self.process = subprocess.Popen(  # pylint: disable=consider-using-with
-                [str(ENTRYPOINT)], env=env, stdout=out, stderr=err,
+                [str(ENTRYPOINT), *self.args], env=env, stdout=out, stderr=err,
                 stdin=subprocess.DEVNULL, cwd=self.workdir)
         self.ready_line = wait_until(self._ready_line, timeout=STARTUP_TIMEOUT,
                                      what="herd-2's herdnode to listen")
@@ -111,7 +114,8 @@ class Pod:
 @pytest.fixture(scope="module")
 def pod(tmp_path_factory, herd_file_text, manifests, herdnode_bin):
     started = Pod(tmp_path_factory.mktemp("pod"), herd_file_text,
-                  manifests.herd_names(), herdnode_bin)
+                  manifests.herd_names(), manifests.container().get("args", []),
+                  herdnode_bin)
     try:
         yield started.start()
     finally:
@@ -152,6 +156,25 @@ def test_probe_port_serves_grpc_health(pod, stubs, manifests):
         response = health.Check(stubs.health_pb2.HealthCheckRequest(service=""),
                                 timeout=10)
     assert response.status == stubs.health_pb2.HealthCheckResponse.SERVING
+
+
+def test_a_changed_herd_file_is_applied_without_a_restart(pod):
+    """The kubelet swaps a ConfigMap's files in at once; the server sees the
+    new file (--watch_herd_file, from the container's arguments) and links
+    to the server the new file adds."""
+    log = pod.workdir / "logs" / f"herd-{ORDINAL}.log"
+    text = pod.herd_file.read_text()
+    pod_port = pod.ports["peer"]
+    grown = text + (
+        '\nservers { name: "herd-5" gateway_address: "herd-5.herd:1" '
+        f'grpc_address: "herd-5.herd:{pod_port}" }}\n'
+        f'links {{ a: "herd-{ORDINAL}" b: "herd-5" }}\n')
+    staged = pod.herd_file.with_suffix(".staged")
+    staged.write_text(grown)
+    staged.replace(pod.herd_file)
+    wait_until(lambda: "reloaded: links added [herd-5]" in log.read_text(),
+               timeout=STARTUP_TIMEOUT, what="herd-2 to apply the new herd file")
+    assert pod.process.poll() is None
 
 
 def test_sigterm_stops_it_cleanly(pod):

@@ -362,5 +362,32 @@ TEST(EffectiveMaxClientTimeAheadTest, ZeroMeansDefault) {
   EXPECT_EQ(EffectiveMaxClientTimeAheadSeconds(config), 5u);
 }
 
+TEST(ListenOnHostTest, OwnAddressesMoveToTheHostPortsStay) {
+  v1::HerdConfig config = Parse(kTwoServers);
+  config.mutable_servers(0)->set_operator_address("127.0.0.1:3001");
+  ASSERT_TRUE(ListenOnHost(config, "A", "0.0.0.0").ok());
+  EXPECT_EQ(config.servers(0).gateway_address(), "0.0.0.0:1001");
+  EXPECT_EQ(config.servers(0).grpc_address(), "0.0.0.0:2001");
+  EXPECT_EQ(config.servers(0).operator_address(), "0.0.0.0:3001");
+  EXPECT_EQ(config.servers(0).http_address(), "");  // none stays none
+  EXPECT_EQ(config.servers(1).grpc_address(), "127.0.0.1:2002");  // a peer's
+  EXPECT_TRUE(ValidateHerdConfig(config).ok());
+  ASSERT_TRUE(ListenOnHost(config, "B", "[::]").ok());
+  EXPECT_EQ(config.servers(1).grpc_address(), "[::]:2002");
+  ASSERT_TRUE(ListenOnHost(config, "B", "::1").ok());
+  EXPECT_EQ(config.servers(1).grpc_address(), "[::1]:2002");
+}
+
+TEST(ListenOnHostTest, BadHostOrUnknownServerChangesNothing) {
+  const v1::HerdConfig original = Parse(kTwoServers);
+  v1::HerdConfig config = original;
+  const absl::Status bad = ListenOnHost(config, "A", "not a host");
+  EXPECT_EQ(bad.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(StatusMessage(bad), HasSubstr("--listen_host 'not a host'"));
+  EXPECT_EQ(ListenOnHost(config, "C", "0.0.0.0").code(),
+            absl::StatusCode::kNotFound);
+  EXPECT_EQ(config.DebugString(), original.DebugString());
+}
+
 }  // namespace
 }  // namespace herd

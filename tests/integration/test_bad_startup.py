@@ -86,6 +86,13 @@ def test_watch_herd_file_out_of_range(herdnode_bin, write_config, seconds):
                    "watch_herd_file", seconds)
 
 
+def test_bad_listen_host(herdnode_bin, write_config):
+    path, _ = write_config()
+    assert_refused(run_herdnode(herdnode_bin, "--config", path, "--name",
+                                "Alford", "--listen_host=no such host"),
+                   "--listen_host", "no such host")
+
+
 def test_missing_config_file(herdnode_bin, tmp_path):
     missing = tmp_path / "no-such-herd.textproto"
     assert_refused(run_herdnode(herdnode_bin, "--config", missing, "--name",
