@@ -340,6 +340,33 @@ class Herd(_ServerGroup):
                            self.workdir / f"{name}.out")
         return self
 
+    def join(self, name, linked_to):
+        """Ours only: a new server joins the running herd, linked to the
+        servers in linked_to, as an operator would add one (the herd file
+        rewritten, its peers reloaded, the new server started); returns once
+        it serves (its catch-up may still run)."""
+        def add(config):
+            self._nodes.add_server(config, name)
+            for peer in linked_to:
+                config.links.add(a=name, b=peer)
+        self._nodes.rewrite_config(add)
+        # Peers first: the newcomer's first dial then finds them linked.
+        for peer in linked_to:
+            self._nodes.reload(peer)
+        self._nodes.start_server(name)
+        server = self._nodes.server(name)
+        self.servers += (name,)
+        self.links += tuple((name, peer) for peer in linked_to)
+        self.ports[name] = local_herd.split_address(server.gateway_address)[1]
+        self.operator_ports[name] = local_herd.split_address(server.operator_address)[1]
+        self.http_ports[name] = local_herd.split_address(server.http_address)[1]
+        self.processes[name] = self._nodes.process(name).popen
+        _running.append(self.processes[name])
+
+    def status(self, name):
+        """Ours only: the server's GetStatus."""
+        return self._nodes.status(name)
+
     def stop(self):
         if self._nodes is None:
             super().stop()
