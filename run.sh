@@ -29,8 +29,9 @@ done
 [[ -f $config ]] || { echo "run.sh: no herd file '$config'" >&2; exit 2; }
 
 source scripts/deps.sh
-herd_install_deps
-herd_build herdnode
+# Only what building and running the servers needs (./test.sh adds the rest).
+herd_install_deps --build-only
+herd_build_server
 herdnode=$HERD_BUILD_DIR/bin/herdnode
 [[ -f $herdnode && -x $herdnode ]] || { echo "run.sh: the build made no $herdnode" >&2; exit 1; }
 

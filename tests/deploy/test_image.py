@@ -44,12 +44,12 @@ def test_build_stage_builds_like_run_sh(stages):
     assert build.base == "debian:bookworm"
     steps = " ".join(build.args("RUN"))
     run_sh = (REPO_ROOT / "run.sh").read_text()
-    for step in ("source scripts/deps.sh", "herd_install_deps",
-                 "herd_build herdnode"):
+    for step in ("source scripts/deps.sh", "herd_install_deps --build-only",
+                 "herd_build_server"):
         assert step in steps, f"the build stage does not run {step}"
         assert step in run_sh, f"run.sh no longer runs {step}"
     functions = run(["bash", "-c", "source scripts/deps.sh && declare -F "
-                     "herd_install_deps herd_build"], cwd=REPO_ROOT)
+                     "herd_install_deps herd_build_server"], cwd=REPO_ROOT)
     assert functions.returncode == 0, functions.stderr
 
 
