@@ -65,6 +65,7 @@ v1::HerdConfig ThreeServers() {
 
 std::vector<std::string> Ids(const std::vector<v1::Location>& locations) {
   std::vector<std::string> ids;
+  ids.reserve(locations.size());
   for (const v1::Location& location : locations) {
     ids.push_back(location.client_id());
   }
