@@ -40,7 +40,7 @@ PROPAGATION_INTERVAL = "10ms"
 CATCH_UP_TIMEOUT_S = 600
 
 
-def make_herd_module():
+def _load_make_herd():
     """deploy/make-herd.py as a module: the topology's one definition."""
     spec = importlib.util.spec_from_file_location("make_herd", MAKE_HERD)
     module = importlib.util.module_from_spec(spec)
@@ -48,10 +48,13 @@ def make_herd_module():
     return module
 
 
+make_herd = _load_make_herd()
+
+
 def topology(n):
     """(names, links) of make-herd.py's herd of n servers."""
     names = tuple(f"herd-{i}" for i in range(n))
-    links = tuple((names[a], names[b]) for a, b in make_herd_module().links(n))
+    links = tuple((names[a], names[b]) for a, b in make_herd.links(n))
     return names, links
 
 
