@@ -88,9 +88,21 @@ class StreamOnlyNode {
                         std::make_shared<spdlog::sinks::null_sink_mt>()))}) {}
   std::string address() const { return server_.address(); }
 
+  // A PropagateLocations stream to this node, with a 30 s deadline on
+  // context (which must outlive it).
+  std::unique_ptr<grpc::ClientReaderWriter<v1::PropagateLocationsRequest,
+                                           v1::PropagateLocationsResponse>>
+  OpenStream(grpc::ClientContext& context) {
+    context.set_deadline(std::chrono::system_clock::now() +
+                         std::chrono::seconds(30));
+    return stub_->PropagateLocations(&context);
+  }
+
  private:
   v1::HerdNode::AsyncService service_;
   CqTestServer server_;
+  std::unique_ptr<v1::HerdNode::Stub> stub_ = v1::HerdNode::NewStub(
+      grpc::CreateChannel(address(), grpc::InsecureChannelCredentials()));
 };
 
 v1::PropagateLocationsRequest Batch(const std::vector<std::string>& clients) {
@@ -124,12 +136,8 @@ TEST(PropagateStreamTest, StopsReadingWhileTheJournalIsBehind) {
   std::shared_ptr<PeerLink> peer_link = CountingLink(flooder, link_pollers);
   StreamOnlyNode node(flooder, peer_link);
 
-  auto stub = v1::HerdNode::NewStub(
-      grpc::CreateChannel(node.address(), grpc::InsecureChannelCredentials()));
   grpc::ClientContext context;
-  context.set_deadline(std::chrono::system_clock::now() +
-                       std::chrono::seconds(30));
-  auto stream = stub->PropagateLocations(&context);
+  auto stream = node.OpenStream(context);
   // Three accepted updates: more than the journal may hold back.
   ASSERT_TRUE(stream->Write(Batch({"a", "b", "c"})));
   ASSERT_TRUE(stream->Write(Batch({"d"})));
@@ -164,12 +172,8 @@ TEST(PropagateStreamTest, EndsTheStreamOfAPeerNoLongerLinked) {
   std::shared_ptr<PeerLink> peer_link = CountingLink(flooder, link_pollers);
   StreamOnlyNode node(flooder, peer_link);
 
-  auto stub = v1::HerdNode::NewStub(
-      grpc::CreateChannel(node.address(), grpc::InsecureChannelCredentials()));
   grpc::ClientContext context;
-  context.set_deadline(std::chrono::system_clock::now() +
-                       std::chrono::seconds(30));
-  auto stream = stub->PropagateLocations(&context);
+  auto stream = node.OpenStream(context);
   ASSERT_TRUE(stream->Write(Batch({"a"})));
   ASSERT_TRUE(PollUntil(absl::Seconds(20), [&] { return store.size() == 1; }));
   peer_link->Stop();
